@@ -1,0 +1,96 @@
+"""Compose configs with Hydra and turn them into validated scenarios.
+
+Variants are bundles of Hydra overrides, composed on top of the user's own overrides; a
+variant's override wins over the user's for the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.config import AppConfig, ExperimentConfig, RayConfig, TrackingConfig
+from experiments.paths import CONF_DIR
+from salesboost.build import build
+from salesboost.scenario import SCENARIO_SECTIONS, Scenario
+
+SCHEMA_NAME = "base_config"
+
+
+def register_schema() -> None:
+    """Register the typed schema that ``conf/config.yaml`` lists first in its defaults."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=AppConfig)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant of an experiment: its name, overrides, resolved config and scenario."""
+
+    name: str
+    overrides: tuple[str, ...]
+    config: dict[str, Any]  # resolved scenario sections, plain data
+    scenario: Scenario
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose ``conf/config.yaml`` with ``overrides`` (initialising Hydra if needed)."""
+    register_schema()
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="config", overrides=list(overrides))
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def scenario_sections(cfg: DictConfig) -> dict[str, Any]:
+    """The scenario part of a composed config, resolved to plain data."""
+    data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    assert isinstance(data, dict)
+    return {key: data[key] for key in SCENARIO_SECTIONS}
+
+
+def scenario_of(cfg: DictConfig) -> Scenario:
+    """The validated scenario of a composed config."""
+    return Scenario.from_dict(scenario_sections(cfg))
+
+
+def experiment_of(cfg: DictConfig) -> ExperimentConfig:
+    """The validated experiment section."""
+    return build(ExperimentConfig, OmegaConf.to_container(cfg.experiment, resolve=True), "experiment")  # type: ignore[arg-type]
+
+
+def tracking_of(cfg: DictConfig) -> TrackingConfig:
+    """The validated tracking section."""
+    return build(TrackingConfig, OmegaConf.to_container(cfg.tracking, resolve=True), "tracking")  # type: ignore[arg-type]
+
+
+def ray_of(cfg: DictConfig) -> RayConfig:
+    """The validated ray section."""
+    return build(RayConfig, OmegaConf.to_container(cfg.ray, resolve=True), "ray")  # type: ignore[arg-type]
+
+
+def override_key(override: str) -> str:
+    """The key an override sets: ``pipeline`` for ``pipeline=optimised``, ``a.b`` for ``+a.b=1``."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def merge_overrides(base: Sequence[str], variant: Sequence[str]) -> list[str]:
+    """``base`` overrides without the keys ``variant`` sets, then ``variant``'s."""
+    taken = {override_key(o) for o in variant}
+    return [o for o in base if override_key(o) not in taken] + list(variant)
+
+
+def compose_variants(experiment: ExperimentConfig, user_overrides: Sequence[str]) -> list[Variant]:
+    """Every variant of ``experiment``, composed on top of ``user_overrides`` and validated."""
+    variants = []
+    for name, overrides in experiment.variants.items():
+        cfg = compose_config(merge_overrides(user_overrides, overrides))
+        sections = scenario_sections(cfg)
+        scenario = Scenario.from_dict(sections)
+        variants.append(Variant(name=name, overrides=tuple(overrides), config=sections, scenario=scenario))
+    return variants

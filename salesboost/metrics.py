@@ -1,0 +1,58 @@
+"""The KPIs a run reports: stable snake_case names with the unit in the name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A KPI: its name, what it measures, and which direction is better."""
+
+    name: str
+    description: str
+    better: int  # +1 higher is better, -1 lower is better, 0 neither
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("leads", "cohort leads (arrived after warm-up, before the horizon)", 0),
+    MetricSpec("orders", "cohort leads whose order was booked", +1),
+    MetricSpec("revenue", "deal value of booked cohort orders", +1),
+    MetricSpec("win_rate", "won / closed opportunities (won, declined, lost to a competitor)", +1),
+    MetricSpec("lead_conversion_rate", "won / closed cohort leads", +1),
+    MetricSpec("qualification_rate", "qualified / contacted cohort leads", +1),
+    MetricSpec("competitor_loss_rate", "lost to a competitor / closed opportunities", -1),
+    MetricSpec("first_response_hours_mean", "lead arrival to first contact, elapsed hours", -1),
+    MetricSpec("first_response_hours_p90", "90th percentile of first response, hours", -1),
+    MetricSpec("followup_timeliness", "share of leads contacted within the response SLA (working hours)", +1),
+    MetricSpec("quote_turnaround_hours_mean", "qualification to quote sent, hours", -1),
+    MetricSpec("quote_approval_hours_mean", "quote submitted to approval decision, hours per round", -1),
+    MetricSpec("quote_approval_hours_p90", "90th percentile of approval time, hours", -1),
+    MetricSpec("approval_sla_breach_rate", "share of approval rounds slower than the approval SLA", -1),
+    MetricSpec("quote_rework_rate", "share of approval rounds that sent the quote back", -1),
+    MetricSpec("escalation_rate", "share of approval rounds escalated at the SLA (online approval)", -1),
+    MetricSpec("contract_cycle_days_mean", "quote accepted to contract countersigned, days", -1),
+    MetricSpec("contract_cycle_days_p90", "90th percentile of contract cycle, days", -1),
+    MetricSpec("order_entry_hours_mean", "countersigned to order booked in the ERP, hours", -1),
+    MetricSpec("lead_to_order_days_mean", "lead arrival to order booked, days", -1),
+    MetricSpec("lead_to_order_days_p90", "90th percentile of lead to order, days", -1),
+    MetricSpec("rep_utilisation", "rep work hours / rep working hours in the cohort window", 0),
+    MetricSpec("open_deals_mean", "time-average open opportunities (qualified, not yet closed)", 0),
+    MetricSpec("in_flight", "cohort leads still open when the run ends", 0),
+)
+
+METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+METRIC_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+#: Metrics whose change against the baseline is the headline of a comparison.
+HEADLINE_METRICS: tuple[str, ...] = (
+    "quote_approval_hours_mean",
+    "contract_cycle_days_mean",
+    "first_response_hours_mean",
+    "lead_to_order_days_mean",
+    "win_rate",
+    "orders",
+    "revenue",
+    "rep_utilisation",
+    "approval_sla_breach_rate",
+)

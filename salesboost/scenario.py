@@ -1,0 +1,94 @@
+"""The scenario: everything one simulation run needs, checked as a whole."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from salesboost import checks
+from salesboost.behaviour import BehaviourConfig
+from salesboost.build import build, to_dict
+from salesboost.calendar import CalendarConfig
+from salesboost.errors import ConfigError
+from salesboost.market import MarketConfig
+from salesboost.pipeline import PipelineConfig
+from salesboost.team import TeamConfig
+
+
+@dataclass(kw_only=True)
+class HorizonConfig:
+    """Run length: leads arriving in ``[warmup_days, days)`` form the measured cohort.
+
+    Leads keep arriving during ``drain_days`` after the horizon, so the cohort finishes
+    under a realistic load; cohort leads still open at the very end count as in flight.
+    """
+
+    days: float
+    warmup_days: float
+    drain_days: float
+
+    def __post_init__(self) -> None:
+        checks.positive("days", self.days)
+        checks.non_negative("warmup_days", self.warmup_days)
+        checks.non_negative("drain_days", self.drain_days)
+        if self.warmup_days >= self.days:
+            raise ConfigError("warmup_days", f"must be shorter than days ({self.days:g}) (got {self.warmup_days:g})")
+
+
+@dataclass(kw_only=True)
+class KpiConfig:
+    """Definitions behind the service-level KPIs, the same for every variant."""
+
+    approval_sla_hours: float  # an approval slower than this breaches the SLA
+    response_sla_business_hours: float  # first contact within this many working hours is timely
+    wip_sample_hours: float  # interval between samples of work in progress
+
+    def __post_init__(self) -> None:
+        checks.positive("approval_sla_hours", self.approval_sla_hours)
+        checks.positive("response_sla_business_hours", self.response_sla_business_hours)
+        checks.positive("wip_sample_hours", self.wip_sample_hours)
+
+
+@dataclass(kw_only=True)
+class Scenario:
+    """A complete, validated description of one simulated world."""
+
+    calendar: CalendarConfig
+    market: MarketConfig
+    team: TeamConfig
+    pipeline: PipelineConfig
+    behaviour: BehaviourConfig
+    horizon: HorizonConfig
+    kpi: KpiConfig
+
+    def __post_init__(self) -> None:
+        regions = self.market.regions
+        for region in self.team.reps:
+            if region not in regions:
+                raise ConfigError(f"team.reps.{region}", f"unknown region; market.regions has {', '.join(regions)}")
+        for region, share in regions.items():
+            if share > 0 and self.team.reps.get(region, 0) < 1:
+                raise ConfigError(
+                    f"team.reps.{region}",
+                    f"region {region!r} receives {share:.0%} of leads but has no reps; give it at least 1 rep",
+                )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scenario:
+        """Build and validate a scenario from plain data (e.g. a resolved Hydra config)."""
+        return build(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data."""
+        return to_dict(self)
+
+    def config_hash(self) -> str:
+        """A short, stable hash of the scenario's values."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: Top-level sections of a scenario, in the order they appear in configs.
+SCENARIO_SECTIONS: tuple[str, ...] = ("calendar", "market", "team", "pipeline", "behaviour", "horizon", "kpi")

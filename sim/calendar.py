@@ -1,0 +1,168 @@
+"""Working calendars: map the clock (hours since 00:00 of the start date) to working time.
+
+A calendar answers three questions fast, because stages ask them for every lead:
+the next working instant, when a given amount of work ends, and how many working hours
+lie between two instants. Durations stated as work time go through a calendar; elapsed
+durations do not. Day-level facts are cached per clock day as the clock advances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from salesboost.calendar import CalendarConfig
+
+HOURS_PER_DAY = 24.0
+_NONE: tuple[tuple[float, float], ...] = ()
+
+Intervals = tuple[tuple[float, float], ...]
+
+
+class Calendar:
+    """Weekly working intervals with holidays and extra working days.
+
+    ``intervals`` are ``(start, end)`` hours after midnight of each working day;
+    ``holidays`` and ``extra_workdays`` are clock day numbers (day 0 holds clock 0).
+    """
+
+    __slots__ = (
+        "_always",
+        "_cumulative",
+        "_days",
+        "_extra",
+        "_holidays",
+        "_intervals",
+        "_start_weekday",
+        "_workdays",
+    )
+
+    def __init__(
+        self,
+        *,
+        start_weekday: int,
+        workdays: Iterable[int],
+        intervals: Iterable[tuple[float, float]],
+        holidays: Iterable[int] = (),
+        extra_workdays: Iterable[int] = (),
+    ) -> None:
+        self._start_weekday = start_weekday
+        self._workdays = frozenset(workdays)
+        self._intervals: Intervals = tuple(sorted(intervals))
+        self._holidays = frozenset(holidays)
+        self._extra = frozenset(extra_workdays)
+        # A weekday with work guarantees that every search below ends.
+        if not self._intervals or not self._workdays:
+            raise ValueError("a calendar needs at least one working weekday and one working interval")
+        self._always = len(self._workdays) == 7 and not self._holidays and self._intervals == ((0.0, HOURS_PER_DAY),)
+        self._days: list[Intervals] = []  # working intervals of each clock day, absolute hours
+        self._cumulative: list[float] = [0.0]  # working hours before each clock day
+
+    @classmethod
+    def always_open(cls) -> Calendar:
+        """A 24/7 calendar: working time equals elapsed time."""
+        return cls(start_weekday=0, workdays=range(7), intervals=[(0.0, HOURS_PER_DAY)])
+
+    @classmethod
+    def from_config(
+        cls,
+        config: CalendarConfig,
+        *,
+        intervals: Iterable[tuple[float, float]] | None = None,
+        extra_holidays: Iterable[int] = (),
+    ) -> Calendar:
+        """The calendar of ``config``, optionally with other hours or added days off."""
+        return cls(
+            start_weekday=config.start().weekday(),
+            workdays=config.weekday_set(),
+            intervals=config.intervals() if intervals is None else intervals,
+            holidays=config.day_indices(config.holidays) | frozenset(extra_holidays),
+            extra_workdays=config.day_indices(config.extra_workdays),
+        )
+
+    def is_workday(self, day: int) -> bool:
+        """Whether clock day ``day`` has working hours."""
+        if day in self._extra:
+            return True
+        return (self._start_weekday + day) % 7 in self._workdays and day not in self._holidays
+
+    def _day(self, day: int) -> Intervals:
+        """Working intervals of clock day ``day`` in clock hours (cached)."""
+        days = self._days
+        while len(days) <= day:
+            d = len(days)
+            base = d * HOURS_PER_DAY
+            spans = tuple((base + a, base + b) for a, b in self._intervals) if self.is_workday(d) else _NONE
+            days.append(spans)
+            self._cumulative.append(self._cumulative[-1] + sum(b - a for a, b in spans))
+        return days[day]
+
+    def day_intervals(self, day: int) -> Intervals:
+        """Working intervals of clock day ``day``, in hours after its midnight."""
+        return self._intervals if self.is_workday(day) else _NONE
+
+    def is_working(self, t: float) -> bool:
+        """Whether instant ``t`` lies inside working time."""
+        return any(a <= t < b for a, b in self._day(int(t // HOURS_PER_DAY)))
+
+    def next_working_instant(self, t: float) -> float:
+        """The first instant at or after ``t`` that is working time."""
+        if self._always:
+            return t
+        day = int(t // HOURS_PER_DAY)
+        days = self._days
+        while True:
+            spans = days[day] if day < len(days) else self._day(day)
+            for a, b in spans:
+                if t < b:
+                    return t if t > a else a
+            day += 1
+
+    def add_working_time(self, t: float, work: float) -> float:
+        """The instant at which ``work`` working hours, started at ``t`` or later, are done."""
+        if self._always:
+            return t + work
+        day = int(t // HOURS_PER_DAY)
+        days = self._days
+        while True:
+            spans = days[day] if day < len(days) else self._day(day)
+            for a, b in spans:
+                if t < b:
+                    if t < a:
+                        t = a
+                    if work <= b - t:
+                        return t + work
+                    work -= b - t
+                    t = b
+            day += 1
+
+    def working_hours_until(self, t: float) -> float:
+        """Working hours from clock 0 to ``t``."""
+        if self._always:
+            return t
+        day = int(t // HOURS_PER_DAY)
+        spans = self._day(day)
+        total = self._cumulative[day]
+        for a, b in spans:
+            if t <= a:
+                break
+            total += (t if t < b else b) - a
+        return total
+
+    def working_hours_between(self, t0: float, t1: float) -> float:
+        """Working hours in ``[t0, t1]`` (0 if ``t1 <= t0``)."""
+        if t1 <= t0:
+            return 0.0
+        return self.working_hours_until(t1) - self.working_hours_until(t0)
+
+    def next_daily_instant(self, t: float, times: tuple[float, ...]) -> float:
+        """The first instant at or after ``t`` at one of ``times`` (hours) on a working day."""
+        day = int(t // HOURS_PER_DAY)
+        days = self._days
+        while True:
+            spans = days[day] if day < len(days) else self._day(day)
+            if spans:
+                base = day * HOURS_PER_DAY
+                for hour in times:
+                    if base + hour >= t:
+                        return base + hour
+            day += 1

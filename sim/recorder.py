@@ -1,0 +1,234 @@
+"""Streaming KPIs of one run: counters, sums and fixed-size histograms, never per-lead lists.
+
+Only cohort leads (arriving in ``[warmup, horizon)``) feed the KPIs. Stage occupancy is
+tracked for every lead and sampled at fixed intervals inside the cohort window.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+
+from salesboost.histogram import N_BINS, LogHistogram, bin_index
+from salesboost.results import FUNNEL, OUTCOMES
+from salesboost.scenario import Scenario
+from sim.lead import Lead
+
+STAGES: tuple[str, ...] = ("assignment", "followup", "quote", "approval", "customer", "contract", "order_entry")
+ASSIGNMENT, FOLLOWUP, QUOTE, APPROVAL, CUSTOMER, CONTRACT, ORDER_ENTRY = range(len(STAGES))
+#: Stages of an open opportunity: qualified, not yet won or lost.
+OPEN_DEAL_STAGES = (QUOTE, APPROVAL, CUSTOMER, CONTRACT)
+
+UNQUALIFIED, DECLINED, LOST, WON, IN_FLIGHT = (OUTCOMES.index(o) for o in OUTCOMES)
+LEADS, CONTACTED, QUALIFIED, QUOTED, ACCEPTED, SIGNED, ORDERED = range(len(FUNNEL))
+
+#: ``log(lead, activity, resource, start, end)``: one event-log row.
+ActivityLog = Callable[[Lead, str, str, float, float], None]
+
+
+class Tally:
+    """Count, sum and log-histogram of a stream of non-negative observations."""
+
+    __slots__ = ("counts", "n", "total")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.total = 0.0
+        self.counts = [0] * N_BINS
+
+    def add(self, value: float) -> None:
+        """Record one observation."""
+        self.n += 1
+        self.total += value
+        self.counts[bin_index(value)] += 1
+
+    def mean(self) -> float:
+        """Mean of the observations (nan if none)."""
+        return self.total / self.n if self.n else math.nan
+
+    def histogram(self) -> LogHistogram:
+        """The observations' histogram."""
+        return LogHistogram(tuple(self.counts))
+
+
+class Recorder:
+    """Collects one run's KPIs as the simulation goes."""
+
+    def __init__(self, scenario: Scenario, log: ActivityLog | None = None) -> None:
+        horizon = scenario.horizon
+        self.t0 = horizon.warmup_days * 24.0
+        self.t1 = horizon.days * 24.0
+        self.approval_sla = scenario.kpi.approval_sla_hours
+        self.log = log
+        self.outcomes = [0] * len(OUTCOMES)
+        self.funnel = [0] * len(FUNNEL)
+        self.revenue = 0.0
+        self.timely = 0
+        self.first_response = Tally()
+        self.approval = Tally()
+        self.approval_breaches = 0
+        self.reworks = 0
+        self.escalations = 0
+        self.turnaround = Tally()
+        self.contract = Tally()
+        self.order_entry = Tally()
+        self.lead_to_order = Tally()
+        self.rep_work = 0.0
+        self.wip = [0] * len(STAGES)
+        self._exits: list[list[float]] = [[] for _ in STAGES]
+        self.wip_sums = [0] * len(STAGES)
+        self.wip_samples = 0
+        self.stage_visits = [0] * len(STAGES)
+        self.stage_hours = [0.0] * len(STAGES)
+        self.leads_created = 0
+
+    # -- lead lifecycle --------------------------------------------------------------------
+    def arrive(self, lead: Lead) -> None:
+        """A lead arrived; decide whether it belongs to the cohort."""
+        self.leads_created += 1
+        lead.cohort = self.t0 <= lead.arrived < self.t1
+        if lead.cohort:
+            self.funnel[LEADS] += 1
+
+    def visit(self, stage: int, enter: float, leave: float) -> None:
+        """A lead is in ``stage`` from ``enter`` (now) until ``leave`` (known in advance)."""
+        self.wip[stage] += 1
+        heapq.heappush(self._exits[stage], leave)
+        if self.t0 <= enter < self.t1:
+            self.stage_visits[stage] += 1
+            self.stage_hours[stage] += leave - enter
+
+    def close(self, lead: Lead, outcome: int) -> None:
+        """``lead`` reached a terminal state."""
+        if lead.cohort:
+            self.outcomes[outcome] += 1
+
+    # -- stage observations (cohort only) -----------------------------------------------------
+    def contacted(self, lead: Lead, response_hours: float, timely: bool) -> None:
+        """First contact ``response_hours`` after arrival."""
+        if lead.cohort:
+            self.funnel[CONTACTED] += 1
+            self.first_response.add(response_hours)
+            self.timely += timely
+
+    def step(self, lead: Lead, funnel_step: int) -> None:
+        """``lead`` reached ``funnel_step`` (qualified, accepted)."""
+        if lead.cohort:
+            self.funnel[funnel_step] += 1
+
+    def approval_round(self, lead: Lead, hours: float, *, reworked: bool, escalated: bool) -> None:
+        """One approval round took ``hours`` from submission to decision."""
+        if lead.cohort:
+            self.approval.add(hours)
+            self.approval_breaches += hours > self.approval_sla
+            self.reworks += reworked
+            self.escalations += escalated
+
+    def quote_sent(self, lead: Lead, turnaround_hours: float) -> None:
+        """The approved quote went to the customer."""
+        if lead.cohort:
+            self.funnel[QUOTED] += 1
+            self.turnaround.add(turnaround_hours)
+
+    def signed(self, lead: Lead, contract_days: float) -> None:
+        """The contract was countersigned ``contract_days`` after acceptance."""
+        if lead.cohort:
+            self.funnel[SIGNED] += 1
+            self.contract.add(contract_days)
+
+    def ordered(self, lead: Lead, entry_hours: float, now: float) -> None:
+        """The order was booked ``entry_hours`` after countersignature."""
+        if lead.cohort:
+            self.funnel[ORDERED] += 1
+            self.revenue += lead.deal_size
+            self.order_entry.add(entry_hours)
+            self.lead_to_order.add((now - lead.arrived) / 24.0)
+        self.close(lead, WON)
+
+    def work(self, start: float, hours: float) -> None:
+        """A rep starts ``hours`` of work at ``start``."""
+        if self.t0 <= start < self.t1:
+            self.rep_work += hours
+
+    def sample_wip(self, now: float) -> None:
+        """Drop visits that ended by ``now``; inside the cohort window, add occupancy to the averages."""
+        inside = self.t0 <= now < self.t1
+        self.wip_samples += inside
+        for stage, exits in enumerate(self._exits):
+            while exits and exits[0] <= now:
+                heapq.heappop(exits)
+                self.wip[stage] -= 1
+            if inside:
+                self.wip_sums[stage] += self.wip[stage]
+
+    # -- results -----------------------------------------------------------------------------
+    def metrics(self, rep_hours_available: float) -> dict[str, float]:
+        """The run's KPIs (see :mod:`salesboost.metrics`)."""
+        out = self.outcomes
+        won, declined, lost = out[WON], out[DECLINED], out[LOST]
+        closed_deals = won + declined + lost
+        closed_leads = closed_deals + out[UNQUALIFIED]
+        funnel = self.funnel
+        rounds = self.approval.n
+        samples = self.wip_samples
+        return {
+            "leads": float(funnel[LEADS]),
+            "orders": float(funnel[ORDERED]),
+            "revenue": self.revenue,
+            "win_rate": _ratio(won, closed_deals),
+            "lead_conversion_rate": _ratio(won, closed_leads),
+            "qualification_rate": _ratio(funnel[QUALIFIED], funnel[CONTACTED]),
+            "competitor_loss_rate": _ratio(lost, closed_deals),
+            "first_response_hours_mean": self.first_response.mean(),
+            "first_response_hours_p90": self.first_response.histogram().quantile(0.9),
+            "followup_timeliness": _ratio(self.timely, funnel[CONTACTED]),
+            "quote_turnaround_hours_mean": self.turnaround.mean(),
+            "quote_approval_hours_mean": self.approval.mean(),
+            "quote_approval_hours_p90": self.approval.histogram().quantile(0.9),
+            "approval_sla_breach_rate": _ratio(self.approval_breaches, rounds),
+            "quote_rework_rate": _ratio(self.reworks, rounds),
+            "escalation_rate": _ratio(self.escalations, rounds),
+            "contract_cycle_days_mean": self.contract.mean(),
+            "contract_cycle_days_p90": self.contract.histogram().quantile(0.9),
+            "order_entry_hours_mean": self.order_entry.mean(),
+            "lead_to_order_days_mean": self.lead_to_order.mean(),
+            "lead_to_order_days_p90": self.lead_to_order.histogram().quantile(0.9),
+            "rep_utilisation": _ratio(self.rep_work, rep_hours_available),
+            "open_deals_mean": _ratio(sum(self.wip_sums[s] for s in OPEN_DEAL_STAGES), samples),
+            "in_flight": float(funnel[LEADS] - sum(out)),
+        }
+
+    def outcome_counts(self) -> dict[str, int]:
+        """Cohort leads per terminal state, ``in_flight`` included."""
+        counts = dict(zip(OUTCOMES, self.outcomes, strict=True))
+        counts["in_flight"] = self.funnel[LEADS] - sum(self.outcomes)
+        return counts
+
+    def histograms(self) -> dict[str, LogHistogram]:
+        """Distributions of the main durations."""
+        return {
+            "first_response_hours": self.first_response.histogram(),
+            "quote_approval_hours": self.approval.histogram(),
+            "contract_cycle_days": self.contract.histogram(),
+            "lead_to_order_days": self.lead_to_order.histogram(),
+        }
+
+    def stage_stats(self) -> dict[str, dict[str, float]]:
+        """Per stage: sampled mean occupancy, visits per hour and mean visit length in the cohort window.
+
+        A lead that loops (rework, contract revisions) makes one visit per pass.
+        """
+        span = self.t1 - self.t0
+        return {
+            name: {
+                "wip_mean": _ratio(self.wip_sums[i], self.wip_samples),
+                "visits_per_hour": self.stage_visits[i] / span,
+                "visit_hours_mean": _ratio(self.stage_hours[i], self.stage_visits[i]),
+            }
+            for i, name in enumerate(STAGES)
+        }
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
