@@ -85,12 +85,24 @@ def merge_overrides(base: Sequence[str], variant: Sequence[str]) -> list[str]:
     return [o for o in base if override_key(o) not in taken] + list(variant)
 
 
+class VariantError(Exception):
+    """Composing or validating one variant failed; ``error`` says why."""
+
+    def __init__(self, variant: str, error: Exception) -> None:
+        self.variant = variant
+        self.error = error
+        super().__init__(f"variant {variant!r}: {error}")
+
+
 def compose_variants(experiment: ExperimentConfig, user_overrides: Sequence[str]) -> list[Variant]:
     """Every variant of ``experiment``, composed on top of ``user_overrides`` and validated."""
     variants = []
     for name, overrides in experiment.variants.items():
-        cfg = compose_config(merge_overrides(user_overrides, overrides))
-        sections = scenario_sections(cfg)
-        scenario = Scenario.from_dict(sections)
+        try:
+            cfg = compose_config(merge_overrides(user_overrides, overrides))
+            sections = scenario_sections(cfg)
+            scenario = Scenario.from_dict(sections)
+        except Exception as error:
+            raise VariantError(name, error) from error
         variants.append(Variant(name=name, overrides=tuple(overrides), config=sections, scenario=scenario))
     return variants

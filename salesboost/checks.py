@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -90,7 +91,7 @@ def intervals(key: str, texts: list[str]) -> tuple[tuple[float, float], ...]:
             raise ConfigError(f"{key}[{i}]", f"interval must end after it starts (got {text!r})")
         parsed.append((start, end))
     parsed.sort()
-    for (_, end), (start, _) in zip(parsed, parsed[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(parsed):
         if start < end:
             raise ConfigError(key, "working intervals must not overlap")
     return tuple(parsed)

@@ -66,7 +66,8 @@ class Dist:
             raise ConfigError("cv", f"must be > 0 (got {self.cv})")
         if kind in ("uniform", "triangular"):
             low, high = self.low, self.high
-            assert low is not None and high is not None
+            assert low is not None
+            assert high is not None
             if low < 0:
                 raise ConfigError("low", f"must be >= 0 (got {low})")
             if high <= low:

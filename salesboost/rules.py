@@ -34,4 +34,3 @@ def geometric_rounds(u: float, prob: float) -> int:
         return 0
     # u can be exactly 0 with probability 2**-53; the cap keeps that case finite.
     return min(int(math.log(max(u, 1e-300)) / math.log(prob)), MAX_ROUNDS)
-

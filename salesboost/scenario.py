@@ -43,7 +43,7 @@ class KpiConfig:
 
     approval_sla_hours: float  # an approval slower than this breaches the SLA
     response_sla_business_hours: float  # first contact within this many working hours is timely
-    wip_sample_hours: float  # interval between samples of work in progress
+    wip_sample_hours: float  # mean gap between Poisson-timed samples of work in progress
 
     def __post_init__(self) -> None:
         checks.positive("approval_sla_hours", self.approval_sla_hours)

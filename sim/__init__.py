@@ -4,7 +4,7 @@ The one entry point is :func:`run`; everything else is the model's parts.
 """
 
 from sim.calendar import Calendar
-from sim.run import run
+from sim.runner import run
 from sim.streams import Streams
 
 __all__ = ["Calendar", "Streams", "run"]

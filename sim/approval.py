@@ -95,8 +95,8 @@ class OnlineApproval:
         review = self._review()
         check, manager = self._first_check(submitted)
         escalation = submitted + self._escalate_after
-        if check <= escalation:
-            start = max(check, self._busy_until[manager])
+        start = max(check, self._busy_until[manager])
+        if start <= escalation:
             self._busy_until[manager] = start + review
             return start, start + review, manager, False
         answer, manager = min((m.next_working_instant(escalation), i) for i, m in enumerate(self._managers))

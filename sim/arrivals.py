@@ -14,7 +14,9 @@ def hourly_rates(market: MarketConfig) -> list[float]:
     day_total = sum(market.weekday_weights)
     hour_total = sum(market.hour_weights)
     return [
-        market.leads_per_week * (market.weekday_weights[h // 24] / day_total) * (market.hour_weights[h % 24] / hour_total)
+        market.leads_per_week
+        * (market.weekday_weights[h // 24] / day_total)
+        * (market.hour_weights[h % 24] / hour_total)
         for h in range(HOURS_PER_WEEK)
     ]
 

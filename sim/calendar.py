@@ -127,8 +127,7 @@ class Calendar:
             spans = days[day] if day < len(days) else self._day(day)
             for a, b in spans:
                 if t < b:
-                    if t < a:
-                        t = a
+                    t = max(t, a)
                     if work <= b - t:
                         return t + work
                     work -= b - t

@@ -95,7 +95,15 @@ class EventLogWriter:
         writer.writerows(
             (case, act, res, s, e, reg, ch, seg, variant, replication)
             for case, act, res, s, e, reg, ch, seg in zip(
-                columns[0], columns[1], columns[2], start_text, end_text, columns[5], columns[6], columns[7], strict=True
+                columns[0],
+                columns[1],
+                columns[2],
+                start_text,
+                end_text,
+                columns[5],
+                columns[6],
+                columns[7],
+                strict=True,
             )
         )
 

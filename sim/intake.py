@@ -87,8 +87,10 @@ class Intake:
             log(lead, "first_contact", rep.name, start, end)
         p_qualify = world.qualify_prob[lead.channel] * speed_to_lead_multiplier(response, *self._speed)
         if lead.qualify_u >= p_qualify:
-            if log is not None:
-                log(lead, "disqualify_lead", rep.name, end, end)
-            rec.close(lead, UNQUALIFIED)
+            # A contact still going on when the run ends leaves the lead in flight.
+            if end <= world.end:
+                rec.close(lead, UNQUALIFIED)
+                if log is not None:
+                    log(lead, "disqualify_lead", rep.name, end, end)
             return
         world.env.process(deal_journey(world, lead, rep, end))

@@ -20,6 +20,7 @@ class Lead:
         "arrived",
         "channel",
         "cohort",
+        "contact_hours",
         "contract_prep_hours",
         "courier_back_days",
         "courier_out_days",
@@ -38,7 +39,6 @@ class Lead:
         "rework_u",
         "segment",
         "sign_days",
-        "contact_hours",
     )
 
     def __init__(self, lead_id: int, arrived: float) -> None:

@@ -77,7 +77,9 @@ class World:
         away manager answers on mobile comes from a second stream that only online approval uses.
         """
         days = int(self.end // HOURS_PER_DAY) + 2
-        away = self.streams.generator(f"team.manager_away.{manager}").random(days) < self.scenario.team.manager_away_prob
+        away = (
+            self.streams.generator(f"team.manager_away.{manager}").random(days) < self.scenario.team.manager_away_prob
+        )
         if reachable_prob > 0:
             reachable = self.streams.generator(f"team.manager_reachable.{manager}").random(days) < reachable_prob
             away &= ~reachable
@@ -95,9 +97,14 @@ class World:
         online = checks.intervals("online_hours", config.online_hours or [])
         reachable = float(config.away_reachable_prob or 0.0)
         days_off = [self.manager_days_off(m, reachable) for m in range(team.managers)]
-        managers = [Calendar.from_config(self.scenario.calendar, intervals=online, extra_holidays=off) for off in days_off]
+        managers = [
+            Calendar.from_config(self.scenario.calendar, intervals=online, extra_holidays=off) for off in days_off
+        ]
         gap = float(config.check_interval_hours or 0.0)
-        gaps = [self.streams.sampler(f"approval.checks.{m}", Dist(dist="exponential", mean=gap)) for m in range(team.managers)]
+        gaps = [
+            self.streams.sampler(f"approval.checks.{m}", Dist(dist="exponential", mean=gap))
+            for m in range(team.managers)
+        ]
         assert config.escalation_response_hours is not None  # checked by ApprovalConfig
         response = self.streams.sampler("approval.escalation_response", config.escalation_response_hours)
         return OnlineApproval(config, managers, gaps, review, response)

@@ -11,8 +11,8 @@ from salesboost.results import FUNNEL, RunResult
 from salesboost.scenario import Scenario
 from sim.eventlog import EventLogWriter
 from sim.intake import Intake
-from sim.world import World
 from sim.streams import Streams
+from sim.world import World
 
 
 def run(
@@ -70,11 +70,15 @@ def run(
 
 
 def _wip_monitor(world: World) -> Generator[Any, Any, None]:
+    """Sample stage occupancy at Poisson times (mean gap ``kpi.wip_sample_hours``).
+
+    Poisson sampling sees time averages without bias (PASTA); fixed intervals would alias
+    with the daily batches and windows.
+    """
     env = world.env
     rec = world.recorder
-    step = world.scenario.kpi.wip_sample_hours
-    t = step
+    gap = world.streams.sampler_exponential("monitor.wip_samples")
+    mean_gap = world.scenario.kpi.wip_sample_hours
     while True:
-        yield env.timeout(t - env.now)
-        rec.sample_wip(t)
-        t += step
+        yield env.timeout(gap() * mean_gap)
+        rec.sample_wip(env.now)

@@ -1,0 +1,172 @@
+"""Plots of an experiment, drawn with matplotlib's object API (no pyplot, no display needed)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from salesboost.histogram import BINS_PER_DECADE, N_BINS, LogHistogram, bin_edges
+from salesboost.metrics import METRIC_BY_NAME
+from salesboost.results import FUNNEL, RunResult
+
+#: Fine histogram bins merged into one plotted bin (40 per decade -> 10 per decade).
+_MERGE = 4
+_BASELINE_COLOUR = "#7f7f7f"
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def colours(variants: Sequence[str], baseline: str) -> dict[str, str]:
+    """A stable colour per variant; the baseline is grey."""
+    others = iter(_COLOURS * (len(variants) // len(_COLOURS) + 1))
+    return {v: _BASELINE_COLOUR if v == baseline else next(others) for v in variants}
+
+
+def distribution_figure(
+    histograms: Mapping[str, LogHistogram], *, title: str, xlabel: str, baseline: str, means: Mapping[str, float]
+) -> Figure:
+    """Share of observations per logarithmic bin, one line per variant, means marked."""
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    palette = colours(list(histograms), baseline)
+    for variant, hist in histograms.items():
+        total = hist.total
+        if total == 0:
+            continue
+        counts = np.asarray(hist.counts[1 : N_BINS - 1], dtype=float)
+        merged = counts[: counts.size // _MERGE * _MERGE].reshape(-1, _MERGE).sum(axis=1)
+        edges = np.array([bin_edges(1 + i * _MERGE)[0] for i in range(merged.size + 1)])
+        share = merged / total
+        ax.stairs(share, edges, label=f"{variant} (n={total:,})", color=palette[variant], linewidth=1.8)
+        mean = means.get(variant, math.nan)
+        if math.isfinite(mean) and mean > 0:
+            ax.axvline(mean, color=palette[variant], linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"share of observations per bin ({BINS_PER_DECADE // _MERGE} bins per decade)")
+    ax.set_title(title + "  (dashed: mean)")
+    ax.legend(frameon=False)
+    _trim_xlim(ax, histograms)
+    return fig
+
+
+def _trim_xlim(ax: object, histograms: Mapping[str, LogHistogram]) -> None:
+    nonzero = [i for h in histograms.values() for i, c in enumerate(h.counts) if c and 0 < i < N_BINS - 1]
+    if nonzero:
+        ax.set_xlim(bin_edges(min(nonzero))[0] / 1.5, bin_edges(max(nonzero))[1] * 1.5)  # type: ignore[attr-defined]
+
+
+def funnel_figure(table: pd.DataFrame, *, baseline: str) -> Figure:
+    """Mean cohort leads reaching each funnel step, per variant (log scale)."""
+    steps = [f"funnel_{s}" for s in FUNNEL]
+    means = table.groupby("variant", sort=False)[steps].mean()
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    palette = colours(list(means.index), baseline)
+    height = 0.8 / max(len(means), 1)
+    y = np.arange(len(FUNNEL))
+    for i, (variant, row) in enumerate(means.iterrows()):
+        values = row.to_numpy(dtype=float)
+        bars = ax.barh(y + i * height, values, height=height, color=palette[str(variant)], label=str(variant))
+        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], padding=2, fontsize=8)
+    ax.set_yticks(y + height * (len(means) - 1) / 2, labels=list(FUNNEL))
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("cohort leads per replication (mean, log scale)")
+    ax.set_title("Funnel: leads reaching each step")
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str]) -> Figure:
+    """Relative change against the baseline with 95% intervals, one row per metric."""
+    data = comparison[comparison["metric"].isin(metrics)]
+    variants = list(dict.fromkeys(data["variant"]))
+    fig = Figure(figsize=(7.5, 0.45 * len(metrics) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    palette = dict(zip(variants, _COLOURS, strict=False))
+    offset = 0.6 / max(len(variants), 1)
+    for i, variant in enumerate(variants):
+        rows = data[data["variant"] == variant].set_index("metric").reindex(metrics)
+        y = np.arange(len(metrics)) + i * offset
+        value = rows["uplift"].to_numpy(dtype=float) * 100
+        low = rows["uplift_ci_low"].to_numpy(dtype=float) * 100
+        high = rows["uplift_ci_high"].to_numpy(dtype=float) * 100
+        ax.errorbar(
+            value, y, xerr=[value - low, high - value], fmt="o", color=palette[variant], capsize=3, label=variant
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(np.arange(len(metrics)) + offset * (len(variants) - 1) / 2, labels=list(metrics))
+    ax.invert_yaxis()
+    ax.set_xlabel("change vs baseline, % (95% CI, paired replications)")
+    ax.set_title("Uplift against the baseline")
+    ax.legend(frameon=False)
+    return fig
+
+
+def replications_figure(table: pd.DataFrame, metrics: Sequence[str], *, baseline: str) -> Figure:
+    """Per metric: each replication's value per variant, with the mean and its 95% interval."""
+    from analysis.stats import mean_interval  # noqa: PLC0415 - keeps module import light
+
+    variants = list(dict.fromkeys(table["variant"]))
+    palette = colours(variants, baseline)
+    cols = 3
+    rows = math.ceil(len(metrics) / cols)
+    fig = Figure(figsize=(11, 2.6 * rows), layout="constrained")
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        for i, variant in enumerate(variants):
+            values = table.loc[table["variant"] == variant, metric].to_numpy(dtype=float)
+            jitter = np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(values.size)
+            ax.scatter(i + jitter, values, s=8, color=palette[variant], alpha=0.5)
+            est = mean_interval(values)
+            if math.isfinite(est.ci_low):
+                ax.errorbar(i + 0.3, est.value, yerr=est.half_width, fmt="_", color="black", capsize=4)
+        ax.set_xticks(range(len(variants)), labels=variants, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+        spec = METRIC_BY_NAME.get(metric)
+        if spec is not None:
+            ax.tick_params(axis="y", labelsize=8)
+    fig.suptitle("Replications per variant (bar: mean and 95% CI)")
+    return fig
+
+
+def write_report_plots(
+    results: Mapping[str, Sequence[RunResult]],
+    table: pd.DataFrame,
+    comparison: pd.DataFrame,
+    *,
+    baseline: str,
+    metrics: Sequence[str],
+    out_dir: Path,
+) -> list[Path]:
+    """Draw the experiment's standard plots into ``out_dir``; return the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    means = table.groupby("variant", sort=False)[list(metrics)].mean()
+    figures: dict[str, Figure] = {}
+    for key, title, label in (
+        ("quote_approval_hours", "Quote approval time", "hours from submission to decision"),
+        ("contract_cycle_days", "Contract cycle", "days from acceptance to countersignature"),
+        ("first_response_hours", "First response", "hours from lead arrival to first contact"),
+        ("lead_to_order_days", "Lead to order", "days from lead arrival to booked order"),
+    ):
+        metric = f"{key}_mean"
+        hists = {v: LogHistogram.empty().merged(*(r.histograms[key] for r in runs)) for v, runs in results.items()}
+        mean_of = {v: float(means.loc[v, metric]) if metric in means.columns else math.nan for v in results}
+        figures[f"distribution_{key}.png"] = distribution_figure(
+            hists, title=title, xlabel=label, baseline=baseline, means=mean_of
+        )
+    figures["funnel.png"] = funnel_figure(table, baseline=baseline)
+    if not comparison.empty:
+        figures["uplift.png"] = uplift_figure(comparison, metrics)
+    figures["replications.png"] = replications_figure(table, metrics, baseline=baseline)
+    paths = []
+    for name, fig in figures.items():
+        path = out_dir / name
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths

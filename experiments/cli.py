@@ -1,0 +1,112 @@
+"""The ``salesboost`` command: a Hydra app around :mod:`experiments.app`.
+
+``salesboost`` runs the default experiment; Hydra overrides (``market.leads_per_week=400``),
+group choices (``pipeline=optimised``) and ``-m`` multirun work as usual. Bad input ends
+with one line naming the key and what is allowed, exit status 2, and nothing recorded.
+``--help`` is answered before Hydra is imported, so it is instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from experiments.paths import CONF_DIR
+
+HELP = """\
+salesboost: simulate sales-pipeline strategies and compare them with confidence intervals.
+
+Usage:
+  salesboost [OVERRIDE ...]             run the experiment (default: experiment=cycle_time_gains)
+  salesboost -m KEY=A,B [OVERRIDE ...]  multirun: one experiment per value combination
+  salesboost --cfg job [-p KEY]         print the composed config (or one key) and exit
+  salesboost --info defaults            show which file each config group comes from
+  salesboost --hydra-help               Hydra's own options
+
+Overrides:
+  group=option        choose a config file, e.g. pipeline=optimised calendar=cn_2024
+  key=value           change one value, e.g. market.leads_per_week=400 experiment.replications=30
+  tracking.uri=URI    record to an MLflow server instead of ./mlflow.db (tracking.enabled=false: no recording)
+  ray.address=ADDR    run on an existing Ray cluster ("auto" or host:port); ray.num_cpus=N limits local Ray
+
+Config groups (options):
+{groups}
+
+Each run prints a summary table (mean [95% CI] per variant, paired change vs the baseline),
+writes tables and plots under outputs/, and records a parent run with one child run per
+variant in MLflow; `make ui` opens the MLflow UI. Docs: README.md, docs/model.md.
+"""
+
+
+def help_text() -> str:
+    """The command's help, with the config groups found in ``conf/``."""
+    groups = sorted(p for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+    lines = [f"  {g.name:<11} {', '.join(sorted(f.stem for f in g.glob('*.yaml')))}" for g in groups]
+    return HELP.format(groups="\n".join(lines))
+
+
+def _run_hydra_app() -> None:
+    import hydra  # noqa: PLC0415 - not needed for --help
+    from omegaconf import DictConfig  # noqa: PLC0415
+
+    from experiments.compose import register_schema  # noqa: PLC0415
+
+    register_schema()
+    # Hydra prints its own multi-line report for an error raised by a job; we keep the
+    # error and raise it once Hydra has returned, to report it in one line.
+    failures: list[Exception] = []
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    def app(cfg: DictConfig) -> None:
+        from hydra.core.hydra_config import HydraConfig  # noqa: PLC0415
+
+        from experiments.app import execute, plan  # noqa: PLC0415
+
+        if failures:  # a multirun stops at its first failed job
+            return
+        hydra_cfg = HydraConfig.get()
+        try:
+            validated = plan(cfg, list(hydra_cfg.overrides.task))
+            execute(validated, Path(hydra_cfg.runtime.output_dir))
+        except Exception as error:
+            failures.append(error)
+
+    app()
+    if failures:
+        raise failures[0]
+
+
+def main() -> None:
+    """Console entry point."""
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(help_text())
+        return
+    # Let errors reach us instead of Hydra's multi-line report; we print one line.
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    status = 0
+    try:
+        _run_hydra_app()
+    except KeyboardInterrupt:
+        print("\nsalesboost: interrupted; nothing was recorded for the unfinished experiment", file=sys.stderr)
+        status = 130
+    except Exception as error:
+        if os.environ.get("SALESBOOST_TRACEBACK"):
+            raise
+        from experiments.errors import describe_error, is_input_error  # noqa: PLC0415
+
+        print(f"salesboost: error: {describe_error(error)}", file=sys.stderr)
+        status = 2 if is_input_error(error) else 1
+    finally:
+        _stop_ray()
+    sys.exit(status)
+
+
+def _stop_ray() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Shared fixtures: a session-wide local Ray and real MLflow stores in temporary SQLite files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
+#: Small but complete settings for experiments in tests (minutes of work become seconds).
+SMALL = (
+    "experiment.replications=3",
+    "horizon.days=63",
+    "horizon.warmup_days=14",
+    "horizon.drain_days=30",
+)
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """A private 2-CPU Ray for the whole session, shut down at the end."""
+    import ray
+
+    from experiments.config import RayConfig
+    from experiments.parallel import ensure_ray
+
+    ensure_ray(RayConfig(num_cpus=2))
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path) -> str:
+    """A fresh SQLite MLflow store (absolute URI) in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def mlflow_runs(uri: str, experiment: str) -> list:
+    """Every live run of ``experiment`` in the store at ``uri``."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    return client.search_runs([found.experiment_id], max_results=1000)
