@@ -27,6 +27,7 @@ class Intake:
     def __init__(self, world: World) -> None:
         self.world = world
         self._batch: list[Lead] = []
+        self._release_at = 0.0
         scenario = world.scenario
         speed = scenario.behaviour.speed_to_lead
         self._speed = (speed.t0_hours, speed.beta, speed.floor)
@@ -57,10 +58,10 @@ class Intake:
         world = self.world
         env = world.env
         assert world.batch_times is not None
-        release = world.calendar.next_daily_instant(env.now, world.batch_times)
-        world.recorder.visit(ASSIGNMENT, env.now, release)
-        if not self._batch:
-            env.timeout(release - env.now).callbacks.append(self._release)
+        if not self._batch:  # the first lead since the last hand-out opens the next batch
+            self._release_at = world.calendar.next_daily_instant(env.now, world.batch_times)
+            env.timeout(self._release_at - env.now).callbacks.append(self._release)
+        world.recorder.visit(ASSIGNMENT, env.now, self._release_at)
         self._batch.append(lead)
 
     def _release(self, _event: object) -> None:
@@ -80,7 +81,8 @@ class Intake:
         rec.visit(FOLLOWUP, now, end)
         response = start - lead.arrived
         if lead.cohort:
-            timely = world.calendar.working_hours_between(lead.arrived, start) <= self._response_sla
+            # Timely: at most response_sla working hours between arrival and contact.
+            timely = start <= world.calendar.add_working_time(lead.arrived, self._response_sla)
             rec.contacted(lead, response, timely)
         if log is not None:
             log(lead, "assign_lead", assigned_by, lead.arrived, now)

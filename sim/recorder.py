@@ -1,7 +1,9 @@
 """Streaming KPIs of one run: counters, sums and fixed-size histograms, never per-lead lists.
 
 Only cohort leads (arriving in ``[warmup, horizon)``) feed the KPIs. Stage occupancy is
-tracked for every lead and sampled at fixed intervals inside the cohort window.
+sampled at Poisson times inside the cohort window (unbiased time averages, PASTA). Visits
+are recorded in time order with their end known, so samples are taken lazily: before a
+visit starting at ``now`` is recorded, every sample time up to ``now`` is evaluated.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class Tally:
 class Recorder:
     """Collects one run's KPIs as the simulation goes."""
 
-    def __init__(self, scenario: Scenario, log: ActivityLog | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, log: ActivityLog | None = None, unit_gaps: Callable[[], float] | None = None
+    ) -> None:
         horizon = scenario.horizon
         self.t0 = horizon.warmup_days * 24.0
         self.t1 = horizon.days * 24.0
@@ -79,6 +83,9 @@ class Recorder:
         self._exits: list[list[float]] = [[] for _ in STAGES]
         self.wip_sums = [0] * len(STAGES)
         self.wip_samples = 0
+        self._mean_gap = scenario.kpi.wip_sample_hours
+        self._unit_gaps = unit_gaps
+        self._next_sample = self.t0 + unit_gaps() * self._mean_gap if unit_gaps is not None else math.inf
         self.stage_visits = [0] * len(STAGES)
         self.stage_hours = [0.0] * len(STAGES)
         self.leads_created = 0
@@ -93,11 +100,14 @@ class Recorder:
 
     def visit(self, stage: int, enter: float, leave: float) -> None:
         """A lead is in ``stage`` from ``enter`` (now) until ``leave`` (known in advance)."""
-        self.wip[stage] += 1
-        heapq.heappush(self._exits[stage], leave)
-        if self.t0 <= enter < self.t1:
-            self.stage_visits[stage] += 1
-            self.stage_hours[stage] += leave - enter
+        if enter >= self._next_sample:
+            self.sample_until(enter)
+        if enter < self.t1 and leave >= self.t0:  # only visits a sample in the window can see
+            self.wip[stage] += 1
+            heapq.heappush(self._exits[stage], leave)
+            if enter >= self.t0:
+                self.stage_visits[stage] += 1
+                self.stage_hours[stage] += leave - enter
 
     def close(self, lead: Lead, outcome: int) -> None:
         """``lead`` reached a terminal state."""
@@ -151,16 +161,23 @@ class Recorder:
         if self.t0 <= start < self.t1:
             self.rep_work += hours
 
-    def sample_wip(self, now: float) -> None:
-        """Drop visits that ended by ``now``; inside the cohort window, add occupancy to the averages."""
-        inside = self.t0 <= now < self.t1
-        self.wip_samples += inside
-        for stage, exits in enumerate(self._exits):
-            while exits and exits[0] <= now:
-                heapq.heappop(exits)
-                self.wip[stage] -= 1
-            if inside:
+    def sample_until(self, now: float) -> None:
+        """Take every pending occupancy sample at or before ``now``."""
+        assert self._unit_gaps is not None
+        while self._next_sample <= now:
+            t = self._next_sample
+            if t >= self.t1:  # the window is over: forget occupancy, which keeps the drain's memory flat
+                self._next_sample = math.inf
+                for exits in self._exits:
+                    exits.clear()
+                return
+            self.wip_samples += 1
+            for stage, exits in enumerate(self._exits):
+                while exits and exits[0] <= t:
+                    heapq.heappop(exits)
+                    self.wip[stage] -= 1
                 self.wip_sums[stage] += self.wip[stage]
+            self._next_sample = t + self._unit_gaps() * self._mean_gap
 
     # -- results -----------------------------------------------------------------------------
     def metrics(self, rep_hours_available: float) -> dict[str, float]:

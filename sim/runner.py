@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Generator
-from typing import Any
 
 from salesboost.results import FUNNEL, RunResult
 from salesboost.scenario import Scenario
@@ -40,8 +38,8 @@ def run(
     try:
         env = world.env
         env.process(Intake(world).arrivals())
-        env.process(_wip_monitor(world))
         env.run(until=world.end)
+        world.recorder.sample_until(world.end)
         if writer is not None:
             writer.close()
     except BaseException:
@@ -67,18 +65,3 @@ def run(
         wall_seconds=time.perf_counter() - wall,
         cpu_seconds=time.process_time() - cpu,
     )
-
-
-def _wip_monitor(world: World) -> Generator[Any, Any, None]:
-    """Sample stage occupancy at Poisson times (mean gap ``kpi.wip_sample_hours``).
-
-    Poisson sampling sees time averages without bias (PASTA); fixed intervals would alias
-    with the daily batches and windows.
-    """
-    env = world.env
-    rec = world.recorder
-    gap = world.streams.sampler_exponential("monitor.wip_samples")
-    mean_gap = world.scenario.kpi.wip_sample_hours
-    while True:
-        yield env.timeout(gap() * mean_gap)
-        rec.sample_wip(env.now)

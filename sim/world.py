@@ -30,7 +30,7 @@ class World:
         horizon = scenario.horizon
         self.end = (horizon.days + horizon.drain_days) * HOURS_PER_DAY
         self.calendar = Calendar.from_config(scenario.calendar)
-        self.recorder = Recorder(scenario, log)
+        self.recorder = Recorder(scenario, log, streams.sampler_exponential("monitor.wip_samples"))
         self.leads = LeadFactory(scenario, streams)
         self.pools = self._rep_pools()
         self.approval = self._approval_desk()

@@ -153,7 +153,11 @@ def test_theory_littles_law_per_stage(pipeline):
             continue
         wip = sum(s["wip_mean"] for s in stats) / len(stats)
         little = sum(s["visits_per_hour"] * s["visit_hours_mean"] for s in stats) / len(stats)
-        assert wip == pytest.approx(little, rel=LITTLE_TOLERANCE), stage
+        # A sparse stage is seen by few samples: its relative sampling error is about
+        # 1 / sqrt(expected occupied samples); allow 4 of those, and never less than 10%.
+        samples = len(runs) * span / runs[0].scenario.kpi.wip_sample_hours
+        tolerance = max(LITTLE_TOLERANCE, 4 / math.sqrt(little * samples))
+        assert wip == pytest.approx(little, rel=tolerance), stage
         checked.append(stage)
     assert {"followup", "quote", "approval", "customer", "contract", "order_entry"} <= set(checked)
     if pipeline == "legacy":
