@@ -18,7 +18,8 @@ HELP = """\
 salesboost: simulate sales-pipeline strategies and compare them with confidence intervals.
 
 Usage:
-  salesboost [OVERRIDE ...]             run the experiment (default: experiment=cycle_time_gains)
+  salesboost [OVERRIDE ...]             run the experiment (default: experiment=cycle_time_gains;
+                                        also experiment=pipeline_attribution)
   salesboost -m KEY=A,B [OVERRIDE ...]  multirun: one experiment per value combination
   salesboost --cfg job [-p KEY]         print the composed config (or one key) and exit
   salesboost --info defaults            show which file each config group comes from
@@ -26,6 +27,7 @@ Usage:
 
 Overrides:
   group=option        choose a config file, e.g. pipeline=optimised calendar=cn_2024
+                      or one stage of a pipeline, e.g. pipeline=legacy pipeline/approval=online
   key=value           change one value, e.g. market.leads_per_week=400 experiment.replications=30
   tracking.uri=URI    record to an MLflow server instead of ./mlflow.db (tracking.enabled=false: no recording)
   ray.address=ADDR    run on an existing Ray cluster ("auto" or host:port); ray.num_cpus=N limits local Ray
@@ -41,9 +43,19 @@ variant in MLflow; `make ui` opens the MLflow UI. Docs: README.md, docs/model.md
 
 def help_text() -> str:
     """The command's help, with the config groups found in ``conf/``."""
-    groups = sorted(p for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
-    lines = [f"  {g.name:<11} {', '.join(sorted(f.stem for f in g.glob('*.yaml')))}" for g in groups]
+    lines = [f"  {group:<20} {', '.join(options)}" for group, options in config_groups().items()]
     return HELP.format(groups="\n".join(lines))
+
+
+def config_groups() -> dict[str, list[str]]:
+    """Config groups under ``conf/`` (nested ones as ``pipeline/approval``) and their options."""
+    groups = {}
+    for folder in sorted(p for p in CONF_DIR.rglob("*") if p.is_dir()):
+        group = folder.relative_to(CONF_DIR).as_posix()
+        options = sorted(f.stem for f in folder.glob("*.yaml"))
+        if options and not group.startswith("hydra"):
+            groups[group] = options
+    return groups
 
 
 def _run_hydra_app() -> None:

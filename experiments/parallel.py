@@ -38,11 +38,11 @@ class Task:
     event_log: str | None = None
 
 
-def simulate(scenario: Scenario, seed: int, replication: int, event_log: str | None) -> RunResult:
+def simulate(scenario: Scenario, seed: int, replication: int, event_log: str | None, label: str) -> RunResult:
     """Run one replication (the function Ray ships to workers)."""
     from sim import run  # noqa: PLC0415 - workers import the engine on first use
 
-    return run(scenario, seed, replication, event_log=event_log)
+    return run(scenario, seed, replication, event_log=event_log, label=label)
 
 
 def ensure_ray(config: RayConfig) -> None:
@@ -86,7 +86,7 @@ def run_tasks(tasks: Sequence[Task], progress: Progress | None = None, cpus_per_
         key = id(task.scenario)
         if key not in scenario_refs:
             scenario_refs[key] = ray.put(task.scenario)
-        refs.append(remote.remote(scenario_refs[key], task.seed, task.replication, task.event_log))
+        refs.append(remote.remote(scenario_refs[key], task.seed, task.replication, task.event_log, task.variant))
     index = {ref: i for i, ref in enumerate(refs)}
     results: list[RunResult | None] = [None] * len(tasks)
     pending = list(refs)
@@ -114,7 +114,7 @@ def run_serially(tasks: Sequence[Task], progress: Progress | None = None) -> lis
     """Run ``tasks`` one after another in this process (debugging, baselines)."""
     results = []
     for task in tasks:
-        results.append(simulate(task.scenario, task.seed, task.replication, task.event_log))
+        results.append(simulate(task.scenario, task.seed, task.replication, task.event_log, task.variant))
         if progress is not None:
             progress.advance()
     return results

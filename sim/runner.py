@@ -19,17 +19,22 @@ def run(
     replication: int = 0,
     *,
     event_log: str | os.PathLike[str] | None = None,
+    label: str | None = None,
 ) -> RunResult:
     """Simulate ``scenario`` once and return its KPIs.
 
     ``seed`` and ``replication`` key every random stream, so two variants run with the
     same pair see the same leads (common random numbers). ``event_log`` names a ``.csv``
     or ``.parquet`` file for the activity log; without it nothing per-activity is kept.
+    ``label`` fills the log's ``variant`` column (default: the pipeline's name).
     """
     wall, cpu = time.perf_counter(), time.process_time()
     writer = (
         EventLogWriter(
-            event_log, start_date=scenario.calendar.start(), variant=scenario.pipeline.name, replication=replication
+            event_log,
+            start_date=scenario.calendar.start(),
+            variant=label or scenario.pipeline.name,
+            replication=replication,
         )
         if event_log is not None
         else None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from experiments.cli import config_groups
 from experiments.compose import compose_config, compose_variants, experiment_of, ray_of, scenario_of, tracking_of
-from experiments.paths import CONF_DIR
 from salesboost import Scenario
 
-GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
-OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF_DIR / group).glob("*.yaml"))]
+GROUPS = sorted(config_groups())
+OPTIONS = [(group, option) for group, options in config_groups().items() for option in options]
 
 
 def test_conf_has_the_documented_groups():
     assert set(GROUPS) >= {"calendar", "market", "team", "pipeline", "behaviour", "experiment", "tracking", "ray"}
+    stages = {"assignment", "followup", "quote", "approval", "contract", "erp"}
+    assert {f"pipeline/{stage}" for stage in stages} <= set(GROUPS)
     assert {"legacy", "optimised"} <= {o for g, o in OPTIONS if g == "pipeline"}
 
 
@@ -61,3 +63,29 @@ def test_scenario_round_trips_through_plain_data():
     assert again == scenario
     assert again.config_hash() == scenario.config_hash()
     assert scenario_of(compose_config(["pipeline=legacy"])).config_hash() != scenario.config_hash()
+
+
+def test_a_single_stage_can_be_swapped():
+    legacy = scenario_of(compose_config(["pipeline=legacy"])).pipeline
+    swapped = scenario_of(compose_config(["pipeline=legacy", "pipeline/approval=online"])).pipeline
+    assert swapped.approval.policy == "online"
+    assert (swapped.assignment, swapped.quote, swapped.contract, swapped.erp) == (
+        legacy.assignment,
+        legacy.quote,
+        legacy.contract,
+        legacy.erp,
+    )
+
+
+def test_attribution_experiment_switches_one_stage_per_variant():
+    experiment = experiment_of(compose_config(["experiment=pipeline_attribution"]))
+    variants = {v.name: v.scenario.pipeline for v in compose_variants(experiment, [])}
+    legacy = variants.pop("legacy")
+    variants.pop("optimised")
+    for name, pipeline in variants.items():
+        changed = [
+            s
+            for s in ("assignment", "quote", "approval", "contract", "erp")
+            if getattr(pipeline, s) != getattr(legacy, s)
+        ]
+        assert len(changed) == 1, (name, changed)
