@@ -118,6 +118,7 @@ def _contract(world: World, lead: Lead, rep: FifoServer) -> Generator[Any, Any, 
     revisions = geometric_rounds(lead.revision_u, contract.revision_prob)
     prep = lead.contract_prep_hours
     legal = lead.legal_hours
+    courier = lead.courier_out_days
     while True:
         start, end = rep.schedule(env.now, prep)
         rec.work(start, prep)
@@ -125,7 +126,7 @@ def _contract(world: World, lead: Lead, rep: FifoServer) -> Generator[Any, Any, 
             log(lead, "prepare_contract", rep.name, start, end)
         t = end
         if paper:
-            arrive = t + lead.courier_out_days * HOURS_PER_DAY
+            arrive = t + courier * HOURS_PER_DAY
             if log is not None:
                 log(lead, "courier_contract", "courier", t, arrive)
             t = arrive
@@ -140,6 +141,7 @@ def _contract(world: World, lead: Lead, rep: FifoServer) -> Generator[Any, Any, 
         revisions -= 1
         prep = world.revision_prep_hours()
         legal = world.revision_legal_hours()
+        courier = world.revision_courier_days()
     signed = t + lead.sign_days * HOURS_PER_DAY
     if signed > lead.deadline:
         yield from _until(world, lead, CONTRACT, signed)
@@ -154,7 +156,8 @@ def _contract(world: World, lead: Lead, rep: FifoServer) -> Generator[Any, Any, 
         if log is not None:
             log(lead, "courier_return", "courier", signed, back)
             log(lead, "countersign_contract", "manager", done, done)
-    # Once the customer has signed, the deal is won; countersignature only completes it.
+    # Once the customer has signed, no competitor can take the deal; countersignature and
+    # order entry only complete it (the outcome "won" is recorded when the order is booked).
     rec.visit(CONTRACT, env.now, done)
     yield env.timeout(done - env.now)
     return True

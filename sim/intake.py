@@ -4,6 +4,7 @@ Most leads end here (not qualified), so intake runs without a SimPy process per 
 the arrival process hands each lead out at once (CRM) or collects it for the manager's
 daily batch (one event per batch). First contact is booked with the rep when the lead is
 handed out; only a qualified lead starts a process, at the end of its first contact.
+This is the hot path of the model: lookups are bound once, in ``__init__``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from salesboost.rules import speed_to_lead_multiplier
 from sim.arrivals import arrival_times, hourly_rates
 from sim.flow import deal_journey
 from sim.lead import Lead
@@ -26,73 +26,82 @@ class Intake:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        self._env = world.env
+        self._rec = world.recorder
+        self._calendar = world.calendar
+        self._pools = world.pools
+        self._qualify_prob = world.qualify_prob
         self._batch: list[Lead] = []
         self._release_at = 0.0
         scenario = world.scenario
         speed = scenario.behaviour.speed_to_lead
-        self._speed = (speed.t0_hours, speed.beta, speed.floor)
+        self._t0, self._beta, self._floor = speed.t0_hours, speed.beta, speed.floor
         self._response_sla = scenario.kpi.response_sla_business_hours
 
     def arrivals(self) -> Process:
         """The arrival process: one timeout per lead."""
         world = self.world
-        env = world.env
-        rec = world.recorder
+        env = self._env
+        timeout = env.timeout
+        rec_arrive = self._rec.arrive
         create = world.leads.create
-        batched = world.batch_times is not None
+        hand_out = self._collect if world.batch_times is not None else self._assign_now
         times = arrival_times(
             hourly_rates(world.scenario.market),
             world.scenario.calendar.start().weekday(),
-            world.streams.sampler_exponential("arrivals"),
+            world.streams.generator("arrivals").standard_exponential,
         )
         for t in times:
-            yield env.timeout(t - env.now)
+            yield timeout(t - env.now)
             lead = create(t)
-            rec.arrive(lead)
-            if batched:
-                self._collect(lead)
-            else:
-                self.contact(lead, "crm")
+            rec_arrive(lead)
+            hand_out(lead)
+
+    def _assign_now(self, lead: Lead) -> None:
+        self.contact(lead, "crm")
 
     def _collect(self, lead: Lead) -> None:
-        world = self.world
-        env = world.env
-        assert world.batch_times is not None
+        env = self._env
+        now = env.now
         if not self._batch:  # the first lead since the last hand-out opens the next batch
-            self._release_at = world.calendar.next_daily_instant(env.now, world.batch_times)
-            env.timeout(self._release_at - env.now).callbacks.append(self._release)
-        world.recorder.visit(ASSIGNMENT, env.now, self._release_at)
+            assert self.world.batch_times is not None
+            self._release_at = self._calendar.next_daily_instant(now, self.world.batch_times)
+            env.timeout(self._release_at - now).callbacks.append(self._release)
+        self._rec.visit(ASSIGNMENT, now, self._release_at)
         self._batch.append(lead)
 
     def _release(self, _event: object) -> None:
         batch, self._batch = self._batch, []
+        contact = self.contact
         for lead in batch:
-            self.contact(lead, "manager")
+            contact(lead, "manager")
 
     def contact(self, lead: Lead, assigned_by: str) -> None:
         """Hand ``lead`` to a rep now, book the first contact and decide qualification."""
-        world = self.world
-        now = world.env.now
-        rec = world.recorder
+        now = self._env.now
+        rec = self._rec
         log = rec.log
-        rep = world.pools[lead.region].pick()
-        start, end = rep.schedule(now, lead.contact_hours)
-        rec.work(start, lead.contact_hours)
+        rep = self._pools[lead.region].pick()
+        work = lead.contact_hours
+        start, end = rep.schedule(now, work)
+        rec.work(start, work)
         rec.visit(FOLLOWUP, now, end)
-        response = start - lead.arrived
+        arrived = lead.arrived
+        response = start - arrived
         if lead.cohort:
             # Timely: at most response_sla working hours between arrival and contact.
-            timely = start <= world.calendar.add_working_time(lead.arrived, self._response_sla)
-            rec.contacted(lead, response, timely)
+            rec.contacted(lead, response, start <= self._calendar.add_working_time(arrived, self._response_sla))
         if log is not None:
-            log(lead, "assign_lead", assigned_by, lead.arrived, now)
+            log(lead, "assign_lead", assigned_by, arrived, now)
             log(lead, "first_contact", rep.name, start, end)
-        p_qualify = world.qualify_prob[lead.channel] * speed_to_lead_multiplier(response, *self._speed)
-        if lead.qualify_u >= p_qualify:
+        # Speed-to-lead (salesboost.rules.speed_to_lead_multiplier, inlined: it runs for every lead).
+        t0 = self._t0
+        decay = 1.0 if response <= t0 else max(self._floor, (response / t0) ** -self._beta)
+        if lead.qualify_u >= self._qualify_prob[lead.channel] * decay:
             # A contact still going on when the run ends leaves the lead in flight.
-            if end <= world.end:
+            if end <= self.world.end:
                 rec.close(lead, UNQUALIFIED)
                 if log is not None:
                     log(lead, "disqualify_lead", rep.name, end, end)
             return
-        world.env.process(deal_journey(world, lead, rep, end))
+        self._env.process(deal_journey(self.world, lead, rep, end))

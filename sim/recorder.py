@@ -11,8 +11,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from math import log
 
-from salesboost.histogram import N_BINS, LogHistogram, bin_index
+from salesboost.histogram import BINS_PER_DECADE, LOW, N_BINS, LogHistogram
 from salesboost.results import FUNNEL, OUTCOMES
 from salesboost.scenario import Scenario
 from sim.lead import Lead
@@ -24,6 +25,10 @@ OPEN_DEAL_STAGES = (QUOTE, APPROVAL, CUSTOMER, CONTRACT)
 
 UNQUALIFIED, DECLINED, LOST, WON, IN_FLIGHT = (OUTCOMES.index(o) for o in OUTCOMES)
 LEADS, CONTACTED, QUALIFIED, QUOTED, ACCEPTED, SIGNED, ORDERED = range(len(FUNNEL))
+
+_LOG_LOW = math.log(LOW)
+_SCALE = BINS_PER_DECADE / math.log(10)
+_LAST = N_BINS - 1
 
 #: ``log(lead, activity, resource, start, end)``: one event-log row.
 ActivityLog = Callable[[Lead, str, str, float, float], None]
@@ -43,7 +48,11 @@ class Tally:
         """Record one observation."""
         self.n += 1
         self.total += value
-        self.counts[bin_index(value)] += 1
+        # bin_index(value), inlined: it runs for every observation.
+        if value < LOW:
+            self.counts[0] += 1
+        else:
+            self.counts[min(int((log(value) - _LOG_LOW) * _SCALE) + 1, _LAST)] += 1
 
     def mean(self) -> float:
         """Mean of the observations (nan if none)."""

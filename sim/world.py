@@ -41,6 +41,10 @@ class World:
         self.revision_legal_hours = streams.sampler(
             "contract.revision_legal_hours", pipeline.contract.legal_review_hours
         )
+        courier = pipeline.contract.courier_days
+        self.revision_courier_days = (
+            streams.sampler("contract.revision_courier_days", courier) if courier is not None else _no_courier
+        )
         assignment = pipeline.assignment
         self.batch_times = (
             checks.clock_times("batch_times", assignment.batch_times or [])
@@ -108,3 +112,8 @@ class World:
         assert config.escalation_response_hours is not None  # checked by ApprovalConfig
         response = self.streams.sampler("approval.escalation_response", config.escalation_response_hours)
         return OnlineApproval(config, managers, gaps, review, response)
+
+
+def _no_courier() -> float:
+    """Courier time of a contract that is not sent by courier."""
+    return 0.0

@@ -25,19 +25,19 @@ HORIZON = {"days": 56.0, "warmup_days": 14.0, "drain_days": 30.0}
 
 def test_regression_default_legacy_seed():
     scenario = small_scenario("legacy", **HORIZON)
-    assert scenario.config_hash() == "85174ee1d2b24265", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "453481d5a236a6aa", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1430.0,
         "orders": 61.0,
         "revenue": 913866.7968780064,
         "win_rate": 0.3719512195121951,
-        "first_response_hours_mean": 23.812888642726502,
-        "quote_approval_hours_mean": 26.40463310701185,
-        "contract_cycle_days_mean": 7.670665643699485,
-        "lead_to_order_days_mean": 15.475131660015427,
+        "first_response_hours_mean": 23.81288864272468,
+        "quote_approval_hours_mean": 26.394240239839387,
+        "contract_cycle_days_mean": 7.719845971568338,
+        "lead_to_order_days_mean": 15.568349257672796,
         "rep_utilisation": 0.4471175475649707,
-        "open_deals_mean": 34.89529298751201,
+        "open_deals_mean": 34.87644787644788,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {"unqualified": 1266, "declined": 91, "lost_to_competitor": 12, "won": 61, "in_flight": 0}
@@ -55,18 +55,18 @@ def test_regression_default_legacy_seed():
 
 def test_regression_default_optimised_seed():
     scenario = small_scenario("optimised", **HORIZON)
-    assert scenario.config_hash() == "f29cf0d414aaf943", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "9ba5b72e2a37a6d5", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1430.0,
         "orders": 201.0,
         "revenue": 3103856.0615395876,
         "win_rate": 0.4110429447852761,
-        "first_response_hours_mean": 6.337313542378149,
-        "quote_approval_hours_mean": 1.7079416203013238,
+        "first_response_hours_mean": 6.337313542376692,
+        "quote_approval_hours_mean": 1.7079416203010038,
         "escalation_rate": 0.30426356589147285,
-        "contract_cycle_days_mean": 3.2944422082417364,
-        "lead_to_order_days_mean": 7.9780950337943715,
+        "contract_cycle_days_mean": 3.294442208241735,
+        "lead_to_order_days_mean": 7.978095033794343,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {

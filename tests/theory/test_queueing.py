@@ -140,7 +140,7 @@ def _little_runs(pipeline: str, wip_sample_hours: float | None) -> list[RunResul
 def test_theory_littles_law_per_stage(pipeline):
     """L = lambda W for every stage: sampled occupancy vs visit rate times mean visit length.
 
-    Occupancy is sampled at Poisson times (mean gap ``kpi.wip_sample_hours``, default 1 h),
+    Occupancy is sampled at Poisson times (mean gap ``kpi.wip_sample_hours``, default 2 h),
     which sees time averages without bias (PASTA) even though arrivals follow a daily cycle
     (a fixed 4 h grid missed the 10:00 batch and was 44% low for follow-up).
     """
@@ -168,7 +168,7 @@ def test_theory_littles_law_per_stage(pipeline):
 def test_theory_littles_law_open_deals(pipeline):
     """The open_deals_mean KPI (default sampling) equals the sum of lambda W over open-deal stages."""
     runs = _little_runs(pipeline, wip_sample_hours=None)
-    assert runs[0].scenario.kpi.wip_sample_hours == 1.0
+    assert runs[0].scenario.kpi.wip_sample_hours == 2.0
     stages = ("quote", "approval", "customer", "contract")
     kpi = sum(r.metrics["open_deals_mean"] for r in runs) / len(runs)
     little = sum(r.stages[s]["visits_per_hour"] * r.stages[s]["visit_hours_mean"] for r in runs for s in stages) / len(
