@@ -2,10 +2,12 @@
 # Create .venv with the locked dependencies on a machine that has only Python 3.11+ and PyPI.
 # Fast path: uv (found on PATH, or installed into .tools/ with pip) syncs uv.lock exactly.
 # Fallback: pip installs requirements-lock.txt (exported from uv.lock), then the project.
+# SALESBOOST_INSTALLER=pip skips uv; =uv fails rather than fall back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
+INSTALLER="${SALESBOOST_INSTALLER:-auto}"
 UV_VERSION="0.13.9"
 export UV_PYTHON_DOWNLOADS=never   # use this machine's Python; never fetch one
 
@@ -24,11 +26,12 @@ find_uv() {
   return 1
 }
 
-if UV="$(find_uv)"; then
+if [ "$INSTALLER" != pip ] && UV="$(find_uv)"; then
   echo "install: uv sync (locked) into .venv" >&2
   if "$UV" sync --frozen --python "$PYTHON"; then
     exit 0
   fi
+  [ "$INSTALLER" = uv ] && exit 1
   echo "install: uv sync failed; falling back to pip" >&2
 fi
 
