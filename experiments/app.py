@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ def execute(plan: Plan, output_dir: Path, stream: TextIO | None = None) -> Outco
     from experiments.report import summary_lines  # noqa: PLC0415
 
     out = stream if stream is not None else sys.stdout
+    started_ms = int(time.time() * 1000)
     experiment = plan.experiment
     tracker = None
     if plan.tracking.enabled:
@@ -103,7 +105,14 @@ def execute(plan: Plan, output_dir: Path, stream: TextIO | None = None) -> Outco
         from experiments.recording import record_experiment  # noqa: PLC0415
 
         parent_run_id = record_experiment(
-            tracker, plan, results, summary=summary, comparison=comparison, files=files, output_dir=output_dir
+            tracker,
+            plan,
+            results,
+            summary=summary,
+            comparison=comparison,
+            files=files,
+            output_dir=output_dir,
+            started_ms=started_ms,
         )
     lines = summary_lines(summary, comparison, baseline=experiment.baseline, metrics=HEADLINE_METRICS)
     n_variants, n_reps = len(plan.variants), experiment.replications

@@ -50,6 +50,7 @@ def record_experiment(
     comparison: pd.DataFrame,
     files: Mapping[str, Path],
     output_dir: Path,
+    started_ms: int | None = None,
 ) -> str:
     """Record the experiment: a parent run with the comparison, a child run per variant."""
     experiment = plan.experiment
@@ -107,4 +108,5 @@ def record_experiment(
         parent_tags=parent_tags,
         parent_artifacts=parent_artifacts,
         variants=records,
+        started_ms=started_ms,
     )

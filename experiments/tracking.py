@@ -97,15 +97,21 @@ def record(
     parent_tags: Mapping[str, str],
     parent_artifacts: Sequence[tuple[Path, str | None]],
     variants: Sequence[VariantRecord],
+    started_ms: int | None = None,
 ) -> str:
-    """Write the parent run and one child run per variant; return the parent run id."""
+    """Write the parent run and one child run per variant; return the parent run id.
+
+    ``started_ms`` (epoch milliseconds) is when the experiment started, so that the runs show
+    its real duration although they are written at the end.
+    """
     from mlflow.entities import RunTag  # noqa: PLC0415
 
     client = tracker.client
     created: list[str] = []
     now = int(time.time() * 1000)
+    start = started_ms if started_ms is not None else now
     try:
-        parent = client.create_run(tracker.experiment_id, run_name=run_name, tags=dict(parent_tags))
+        parent = client.create_run(tracker.experiment_id, start_time=start, run_name=run_name, tags=dict(parent_tags))
         created.append(parent.info.run_id)
         _log(client, parent.info.run_id, parent_params, parent_metrics, {}, now=now)
         for path, artifact_dir in parent_artifacts:
@@ -115,14 +121,14 @@ def record(
                 client.log_artifact(parent.info.run_id, str(path), artifact_dir)
         for variant in variants:
             tags = {"mlflow.parentRunId": parent.info.run_id, **variant.tags}
-            child = client.create_run(tracker.experiment_id, run_name=variant.name, tags=tags)
+            child = client.create_run(tracker.experiment_id, start_time=start, run_name=variant.name, tags=tags)
             created.append(child.info.run_id)
             _log(client, child.info.run_id, flatten(variant.params), variant.metrics, variant.steps, now=now)
             for path in variant.artifacts:
                 client.log_artifact(child.info.run_id, str(path))
-            client.set_terminated(child.info.run_id, "FINISHED")
+            client.set_terminated(child.info.run_id, "FINISHED", end_time=now)
         client.log_batch(parent.info.run_id, tags=[RunTag("mlflow.note.content", parent_tags.get("summary", ""))])
-        client.set_terminated(parent.info.run_id, "FINISHED")
+        client.set_terminated(parent.info.run_id, "FINISHED", end_time=int(time.time() * 1000))
     except BaseException:
         for run_id in reversed(created):
             with contextlib.suppress(Exception):

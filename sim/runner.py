@@ -42,7 +42,7 @@ def run(
     world = World(scenario, Streams(seed, replication), writer)
     try:
         env = world.env
-        env.process(Intake(world).arrivals())
+        Intake(world).start()
         env.run(until=world.end)
         world.recorder.sample_until(world.end)
         if writer is not None:
