@@ -11,6 +11,10 @@ from salesboost.metrics import METRIC_NAMES
 from salesboost.results import FUNNEL, RunResult
 
 ID_COLUMNS = ("variant", "replication", "seed")
+#: Columns of :func:`summarise` per (variant, metric).
+SUMMARY_FIELDS = ("mean", "sd", "ci_low", "ci_high", "n")
+#: Columns of :func:`compare_to_baseline` per (variant, metric).
+COMPARISON_FIELDS = ("diff", "diff_ci_low", "diff_ci_high", "uplift", "uplift_ci_low", "uplift_ci_high", "pairs")
 
 
 def replication_table(results: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
@@ -77,3 +81,11 @@ def _estimate_columns(est: Estimate, prefix: str) -> dict[str, float]:
     if not prefix:
         columns = {"n": est.n, **columns, "sd": est.sd}
     return columns
+
+
+def nested(table: pd.DataFrame, fields: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """A summary or comparison table as ``{variant: {metric: {field: value}}}``."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in table.to_dict("records"):
+        out.setdefault(row["variant"], {})[row["metric"]] = {f: row[f] for f in fields}
+    return out

@@ -188,27 +188,11 @@ def _write_outputs(
 
 
 def _summary_json(plan: Plan, summary: pd.DataFrame, comparison: pd.DataFrame) -> dict[str, object]:
+    from analysis.compare import COMPARISON_FIELDS, SUMMARY_FIELDS, nested  # noqa: PLC0415
+
     experiment = plan.experiment
-    variants: dict[str, dict[str, dict[str, float]]] = {}
-    for row in summary.itertuples(index=False):
-        variants.setdefault(row.variant, {})[row.metric] = {
-            "mean": row.mean,
-            "sd": row.sd,
-            "ci_low": row.ci_low,
-            "ci_high": row.ci_high,
-            "n": row.n,
-        }
-    compared: dict[str, dict[str, dict[str, float]]] = {}
-    for row in comparison.itertuples(index=False):
-        compared.setdefault(row.variant, {})[row.metric] = {
-            "diff": row.diff,
-            "diff_ci_low": row.diff_ci_low,
-            "diff_ci_high": row.diff_ci_high,
-            "uplift": row.uplift,
-            "uplift_ci_low": row.uplift_ci_low,
-            "uplift_ci_high": row.uplift_ci_high,
-            "pairs": row.pairs,
-        }
+    variants = nested(summary, SUMMARY_FIELDS)
+    compared = nested(comparison, COMPARISON_FIELDS) if not comparison.empty else {}
     return {
         "experiment": experiment.name,
         "baseline": experiment.baseline,

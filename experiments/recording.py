@@ -8,21 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.compare import COMPARISON_FIELDS, nested
 from experiments.app import Plan, config_hash
 from experiments.report import summary_lines
 from experiments.tracking import Tracker, VariantRecord, git_commit, record
 from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
 from salesboost.results import RunResult
-
-_SUMMARY_COLUMNS = {"mean": "", "sd": "_sd", "ci_low": "_ci_low", "ci_high": "_ci_high"}
-_COMPARISON_COLUMNS = {
-    "diff": "_diff",
-    "diff_ci_low": "_diff_ci_low",
-    "diff_ci_high": "_diff_ci_high",
-    "uplift": "_uplift",
-    "uplift_ci_low": "_uplift_ci_low",
-    "uplift_ci_high": "_uplift_ci_high",
-}
 
 
 def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: str) -> dict[str, float]:
@@ -31,13 +22,14 @@ def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: st
     Against the baseline: ``m_diff``, ``m_uplift`` and their interval bounds.
     """
     metrics: dict[str, float] = {}
-    for row in summary[summary["variant"] == variant].to_dict("records"):
-        for column, suffix in _SUMMARY_COLUMNS.items():
-            metrics[f"{row['metric']}{suffix}"] = float(row[column])
+    for metric, fields in nested(summary, ("mean", "sd", "ci_low", "ci_high")).get(variant, {}).items():
+        for field, value in fields.items():
+            metrics[metric if field == "mean" else f"{metric}_{field}"] = float(value)
     if not comparison.empty:
-        for row in comparison[comparison["variant"] == variant].to_dict("records"):
-            for column, suffix in _COMPARISON_COLUMNS.items():
-                metrics[f"{row['metric']}{suffix}"] = float(row[column])
+        per_metric = nested(comparison, [f for f in COMPARISON_FIELDS if f != "pairs"]).get(variant, {})
+        for metric, fields in per_metric.items():
+            for field, value in fields.items():
+                metrics[f"{metric}_{field}"] = float(value)
     return metrics
 
 

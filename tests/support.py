@@ -82,26 +82,16 @@ def mmc_sections(
     return data
 
 
-def mmc_scenario(
-    servers: int,
-    arrival_rate: float,
-    service_mean: float,
-    days: float,
-    warmup_days: float,
-    *,
-    drain_days: float = 3.0,
-) -> Scenario:
+def mmc_scenario(*args: Any, **kwargs: Any) -> Scenario:
     """An M/M/c queue: Poisson leads (``arrival_rate`` per hour) served by ``servers`` reps.
 
     One region, a 24/7 calendar and flat weekday/hour weights make arrivals homogeneous
     Poisson; CRM assignment to the least-loaded rep makes the reps one FIFO queue; the
     first contact takes an exponential time of mean ``service_mean`` hours; qualification
     probability 0 ends every lead after its first contact. ``first_response_hours_mean``
-    is then the mean wait in queue, Wq.
+    is then the mean wait in queue, Wq. Takes the arguments of :func:`mmc_sections`.
     """
-    return Scenario.from_dict(
-        mmc_sections(servers, arrival_rate, service_mean, days, warmup_days, drain_days=drain_days)
-    )
+    return Scenario.from_dict(mmc_sections(*args, **kwargs))
 
 
 def erlang_c_probability(offered_load: float, servers: int) -> float:
