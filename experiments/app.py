@@ -1,9 +1,11 @@
 """An experiment from composed config to recorded comparison.
 
 ``plan`` validates everything (every variant's scenario, the experiment, tracking and Ray
-settings) before anything starts, so bad input never leaves a run behind. ``execute``
-fans the replications out on Ray, analyses them on the driver, writes the tables and plots
-to the output directory and records them in MLflow.
+settings) before anything starts, so bad input never leaves a run behind. ``execute`` runs
+the sweep (each variant's child run is written as soon as it is complete), then analyses
+all variants together, writes tables and plots to the output directory, and closes the
+parent run with the comparison. Interrupted or crashed, it leaves every finished
+replication in the result store and the parent run open for the same command to resume.
 """
 
 from __future__ import annotations
@@ -13,22 +15,37 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.compose import Variant, compose_variants, experiment_of, ray_of, tracking_of
+from experiments.compose import compose_variants, experiment_of, ray_of, tracking_of
 from experiments.config import ExperimentConfig, RayConfig, TrackingConfig
-from experiments.parallel import Task, ensure_ray, run_tasks
 from experiments.progress import Progress
-from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
-from salesboost.results import RunResult
+from experiments.scheduler import Executor, Sweep, SweepOutcome, VariantRun
+from experiments.store import ResultStore, model_version
+from experiments.variants import Variant, grid_points
+from salesboost.errors import ConfigError
+from salesboost.metrics import METRIC_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from analysis.sweep import Selection
+
+#: Variants drawn individually in the distribution, funnel and uplift plots.
+MAX_PLOTTED_VARIANTS = 6
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped (Ctrl-C); what finished is kept for a resume."""
+
+
+class VariantFailureError(RuntimeError):
+    """Some variants raised in the simulation; the others were recorded."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +55,11 @@ class Plan:
     experiment: ExperimentConfig
     tracking: TrackingConfig
     ray: RayConfig
-    variants: list[Variant]
+    variants: list[Variant]  # the baseline first
     overrides: tuple[str, ...]
     config_yaml: str
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+    grid: dict[str, dict[str, Any]] = field(default_factory=dict)  # grid point -> parameter values
 
 
 @dataclass(frozen=True)
@@ -48,13 +67,20 @@ class Outcome:
     """What an executed experiment produced."""
 
     plan: Plan
-    results: dict[str, list[RunResult]]
+    runs: dict[str, VariantRun]
     table: pd.DataFrame
     summary: pd.DataFrame
     comparison: pd.DataFrame
+    selection: Selection | None
+    sensitivity: pd.DataFrame | None
     output_dir: Path
     parent_run_id: str | None
     ui_hint: str | None
+
+    @property
+    def results(self) -> dict[str, list[Any]]:
+        """Each successful variant's results in replication order."""
+        return {name: run.ordered() for name, run in self.runs.items() if run.error is None}
 
 
 def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
@@ -62,7 +88,19 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
     experiment = experiment_of(cfg)
     tracking = tracking_of(cfg)
     ray = ray_of(cfg)
+    ranges = {str(k): [float(x) for x in v] for k, v in (OmegaConf.to_container(cfg.ranges) or {}).items()}  # type: ignore[union-attr]
     variants = compose_variants(experiment, overrides)
+    names = [v.name for v in variants]
+    sensitivity = experiment.sensitivity
+    if sensitivity.enabled and sensitivity.variant != "best" and sensitivity.variant not in names:
+        raise ConfigError(
+            "experiment.sensitivity.variant", f"unknown variant {sensitivity.variant!r}; use best or a variant"
+        )
+    for i, key in enumerate(sensitivity.parameters):
+        if key not in ranges:
+            raise ConfigError(
+                f"experiment.sensitivity.parameters[{i}]", f"{key!r} has no range; ranges: {', '.join(ranges)}"
+            )
     return Plan(
         experiment=experiment,
         tracking=tracking,
@@ -70,77 +108,23 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
         variants=variants,
         overrides=tuple(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+        ranges=ranges,
+        grid=grid_points(experiment),
     )
 
 
-def execute(plan: Plan, output_dir: Path, stream: TextIO | None = None) -> Outcome:
-    """Run every (variant, replication), analyse, write outputs and record them."""
-    from analysis.compare import compare_to_baseline, replication_table, summarise  # noqa: PLC0415 - pandas
-    from experiments.report import summary_lines  # noqa: PLC0415
-
-    out = stream if stream is not None else sys.stdout
-    started_ms = int(time.time() * 1000)
-    experiment = plan.experiment
-    tracker = None
-    if plan.tracking.enabled:
-        from experiments.tracking import open_tracker  # noqa: PLC0415 - mlflow is slow to import
-
-        tracker = open_tracker(plan.tracking, experiment.name)
-    ensure_ray(plan.ray)
-    tasks = _tasks(plan, output_dir)
-    progress = Progress(len(tasks), f"{experiment.name}: simulating")
-    try:
-        flat = run_tasks(tasks, progress)
-    finally:
-        progress.close()
-    results: dict[str, list[RunResult]] = {v.name: [] for v in plan.variants}
-    for task, result in zip(tasks, flat, strict=True):
-        results[task.variant].append(result)
-    table = replication_table(results)
-    summary = summarise(table)
-    comparison = compare_to_baseline(table, experiment.baseline)
-    files = _write_outputs(plan, results, table, summary, comparison, output_dir=output_dir)
-    parent_run_id = None
-    if tracker is not None:
-        from experiments.recording import record_experiment  # noqa: PLC0415
-
-        parent_run_id = record_experiment(
-            tracker,
-            plan,
-            results,
-            summary=summary,
-            comparison=comparison,
-            files=files,
-            output_dir=output_dir,
-            started_ms=started_ms,
-        )
-    lines = summary_lines(summary, comparison, baseline=experiment.baseline, metrics=HEADLINE_METRICS)
-    n_variants, n_reps = len(plan.variants), experiment.replications
-    print(
-        f"\n{experiment.name}: {n_variants} variants x {n_reps} replications, baseline {experiment.baseline}", file=out
-    )
-    print("\n".join(lines), file=out)
-    print(f"\nTables and plots: {output_dir}", file=out)
-    hint = tracker.ui_hint() if tracker is not None else None
-    if hint:
-        print(hint, file=out)
-    return Outcome(plan, results, table, summary, comparison, output_dir, parent_run_id, hint)
-
-
-def _tasks(plan: Plan, output_dir: Path) -> list[Task]:
-    experiment = plan.experiment
-    logs = None if experiment.event_log == "none" else output_dir / "event_logs"
-    return [
-        Task(
-            variant=variant.name,
-            replication=r,
-            scenario=variant.scenario,
-            seed=experiment.seed,
-            event_log=str(logs / f"{variant.name}_rep{r:03d}.{experiment.event_log}") if logs else None,
-        )
-        for variant in plan.variants
-        for r in range(experiment.replications)
-    ]
+def sweep_key(plan: Plan) -> str:
+    """A hash of everything that determines an invocation's results: the resume key."""
+    experiment = OmegaConf.to_container(OmegaConf.structured(plan.experiment))
+    assert isinstance(experiment, dict)
+    experiment.pop("description", None)
+    data = {
+        "experiment": experiment,
+        "variants": {v.name: v.scenario.config_hash() for v in plan.variants},
+        "ranges": plan.ranges,
+        "model": model_version(),
+    }
+    return config_hash(data)
 
 
 def config_hash(data: object) -> str:
@@ -149,60 +133,367 @@ def config_hash(data: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _write_outputs(
+def execute(
     plan: Plan,
-    results: dict[str, list[RunResult]],
-    table: pd.DataFrame,
-    summary: pd.DataFrame,
-    comparison: pd.DataFrame,
-    *,
     output_dir: Path,
-) -> dict[str, Path]:
-    """Tables, configs and plots in ``output_dir``; written to temporary names, then renamed."""
-    from analysis.plots import write_report_plots  # noqa: PLC0415 - matplotlib only when writing
+    stream: TextIO | None = None,
+    *,
+    executor: Executor | None = None,
+    store: ResultStore | None = None,
+) -> Outcome:
+    """Run every variant's replications, analyse, write outputs and record them."""
+    from experiments.recording import child_record  # noqa: PLC0415 - pandas and mlflow only when running
+    from experiments.tracking import SweepRecorder, git_commit, open_tracker  # noqa: PLC0415
 
+    out = stream if stream is not None else sys.stdout
+    started_ms = int(time.time() * 1000)
+    experiment = plan.experiment
     output_dir.mkdir(parents=True, exist_ok=True)
-    experiment = plan.experiment
-    files = {
-        "config.yaml": plan.config_yaml,
-        "summary.csv": summary.to_csv(index=False),
-        "comparison.csv": comparison.to_csv(index=False),
-        "replications.csv": table.to_csv(index=False),
-        "summary.json": json.dumps(_finite_or_none(_summary_json(plan, summary, comparison)), indent=2),
-    }
-    for variant in plan.variants:
-        files[f"variants/{variant.name}.yaml"] = OmegaConf.to_yaml(OmegaConf.create(variant.config))
-    written = {}
-    for name, text in files.items():
-        path = output_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(text)
-        tmp.replace(path)
-        written[name] = path
-    plots = write_report_plots(
-        results, table, comparison, baseline=experiment.baseline, metrics=HEADLINE_METRICS, out_dir=output_dir / "plots"
+    recorder = None
+    if plan.tracking.enabled:
+        tracker = open_tracker(plan.tracking, experiment.name)
+        recorder = SweepRecorder(
+            tracker,
+            sweep_key=sweep_key(plan),
+            run_name=f"{experiment.name} ({len(plan.variants)} variants)",
+            started_ms=started_ms,
+        )
+        parent_id = recorder.open(_parent_params(plan), {"git_commit": git_commit(), "root_seed": str(experiment.seed)})
+        if recorder.resumed:
+            print(f"{experiment.name}: resuming MLflow run {parent_id}", file=out)
+    if executor is None:
+        executor = _ray_executor(plan.ray)
+    if store is None and experiment.cache:
+        store = ResultStore(Path(experiment.cache_dir)) if experiment.cache_dir else ResultStore()
+    common_tags = {"git_commit": git_commit(), "root_seed": str(experiment.seed)}
+
+    def on_done(run: VariantRun) -> None:
+        if recorder is not None and not recorder.has(run.name):
+            recorder.record(child_record(run, sweep.baseline, common_tags=common_tags, output_dir=output_dir))
+
+    sweep = Sweep(
+        plan.variants,
+        seed=experiment.seed,
+        replications=experiment.replications,
+        adaptive=experiment.adaptive,
+        executor=executor,
+        store=store,
+        progress=Progress(0, f"{experiment.name}: simulating"),
+        on_done=on_done,
+        event_log=_event_log_paths(experiment, output_dir),
     )
-    written.update({f"plots/{p.name}": p for p in plots})
-    return written
+    outcome = _run_sweep(sweep, executor, recorder)
+    try:
+        return _analyse_and_finish(plan, outcome, output_dir, out, executor=executor, store=store, recorder=recorder)
+    except BaseException:
+        if recorder is not None:
+            recorder.stop("FAILED")
+        raise
 
 
-def _summary_json(plan: Plan, summary: pd.DataFrame, comparison: pd.DataFrame) -> dict[str, object]:
-    from analysis.compare import COMPARISON_FIELDS, SUMMARY_FIELDS, nested  # noqa: PLC0415
+def _run_sweep(sweep: Sweep, executor: Executor, recorder: Any) -> SweepOutcome:
+    progress = sweep.progress
+    assert progress is not None  # created by execute
+    try:
+        return sweep.run()
+    except KeyboardInterrupt:
+        executor.cancel()
+        if recorder is not None:
+            recorder.stop("KILLED")
+        progress.close()
+        saved = progress.done
+        raise Interrupted(
+            f"interrupted: {saved} of {progress.total} replications are saved; "
+            "run the same command again to resume where it stopped"
+        ) from None
+    except BaseException:
+        executor.cancel()
+        if recorder is not None:
+            recorder.stop("FAILED")
+        raise
+    finally:
+        progress.close()
+
+
+def _analyse_and_finish(
+    plan: Plan,
+    outcome: SweepOutcome,
+    output_dir: Path,
+    out: TextIO,
+    *,
+    executor: Executor,
+    store: ResultStore | None,
+    recorder: Any,
+) -> Outcome:
+    from analysis.compare import compare_to_baseline, replication_table, summarise  # noqa: PLC0415
+    from analysis.sweep import best_variant  # noqa: PLC0415
+    from experiments.recording import parent_metrics  # noqa: PLC0415
+    from experiments.report import report_lines  # noqa: PLC0415
 
     experiment = plan.experiment
-    variants = nested(summary, SUMMARY_FIELDS)
-    compared = nested(comparison, COMPARISON_FIELDS) if not comparison.empty else {}
+    baseline = plan.variants[0].name
+    results = {name: run.ordered() for name, run in outcome.runs.items() if run.error is None and run.results}
+    table = replication_table(results)
+    for key in experiment.grid:
+        table[f"param.{key}"] = [plan.grid.get(v, {}).get(key) for v in table["variant"]]
+    summary = summarise(table)
+    comparison = compare_to_baseline(table, baseline) if baseline in results else table.iloc[0:0]
+    report = experiment.report
+    constraints = {k: (b.min, b.max) for k, b in report.constraints.items()}
+    selection = best_variant(summary, report.objective, maximize=report.maximize, constraints=constraints)
+    sensitivity = None
+    if experiment.sensitivity.enabled:
+        sensitivity = _sensitivity(plan, outcome, selection=selection, executor=executor, store=store, out=out)
+    files = _write_outputs(
+        plan,
+        outcome,
+        table=table,
+        summary=summary,
+        comparison=comparison,
+        selection=selection,
+        sensitivity=sensitivity,
+        output_dir=output_dir,
+    )
+    failed = outcome.failed
+    lines = report_lines(plan, summary, comparison, selection, outcome)
+    hint = None
+    if recorder is not None:
+        note = "\n".join([experiment.description, "", "```", *lines, "```"])
+        recorder.finish(
+            metrics=parent_metrics(comparison, report.metrics, selection.variant),
+            tags={
+                "mlflow.note.content": note,
+                "best_variant": str(selection.variant),
+                "failed_variants": str(len(failed)),
+            },
+            artifacts=[(path, str(Path(name).parent) if "/" in name else None) for name, path in files.items()],
+            status="FAILED" if failed else "FINISHED",
+        )
+        hint = recorder.tracker.ui_hint()
+    print("", *lines, f"\nTables and plots: {output_dir}", sep="\n", file=out)
+    if hint:
+        print(hint, file=out)
+    result = Outcome(
+        plan=plan,
+        runs=outcome.runs,
+        table=table,
+        summary=summary,
+        comparison=comparison,
+        selection=selection,
+        sensitivity=sensitivity,
+        output_dir=output_dir,
+        parent_run_id=recorder.parent_id if recorder is not None else None,
+        ui_hint=hint,
+    )
+    if failed:
+        details = "; ".join(f"{run.name!r}: {run.error}" for run in failed)
+        raise VariantFailureError(
+            f"{len(failed)} of {len(outcome.runs)} variants failed ({details}); "
+            "the others are recorded" + (f" in MLflow run {result.parent_run_id}" if result.parent_run_id else "")
+        )
+    return result
+
+
+def _sensitivity(
+    plan: Plan,
+    outcome: SweepOutcome,
+    *,
+    selection: Selection,
+    executor: Executor,
+    store: ResultStore | None,
+    out: TextIO,
+) -> pd.DataFrame | None:
+    from experiments.sensitivity import probes, sensitivity_table  # noqa: PLC0415
+
+    settings = plan.experiment.sensitivity
+    name = selection.variant if settings.variant == "best" else settings.variant
+    runs = outcome.runs
+    baseline = plan.variants[0]
+    if name is None or name not in runs or runs[name].error or runs[baseline.name].error:
+        print(f"sensitivity: skipped (no usable variant {settings.variant!r})", file=out)
+        return None
+    target = runs[name].variant
+    all_probes = probes(target, baseline, plan.ranges, settings.parameters)
+    k = settings.replications
+    sweep = Sweep(
+        [p.variant for p in all_probes],
+        seed=plan.experiment.seed,
+        replications=k,
+        adaptive=type(plan.experiment.adaptive)(),
+        executor=executor,
+        store=store,
+        progress=Progress(0, f"{plan.experiment.name}: sensitivity"),
+    )
+    done = sweep.run()
+    if sweep.progress is not None:
+        sweep.progress.close()
+    probe_runs = {n: r.ordered() for n, r in done.runs.items() if r.error is None}
+    default = (
+        [runs[name].results[r] for r in range(k) if r in runs[name].results],
+        [runs[baseline.name].results[r] for r in range(k) if r in runs[baseline.name].results],
+    )
+    if len(default[0]) < k or len(default[1]) < k:
+        missing = Sweep(
+            [target, baseline],
+            seed=plan.experiment.seed,
+            replications=k,
+            adaptive=type(plan.experiment.adaptive)(),
+            executor=executor,
+            store=store,
+        ).run()
+        default = (missing.runs[target.name].ordered()[:k], missing.runs[baseline.name].ordered()[:k])
+    return sensitivity_table(target, default, probe_runs, all_probes, settings.metrics)
+
+
+def _ray_executor(config: RayConfig) -> Executor:
+    from experiments.parallel import RayExecutor, ensure_ray  # noqa: PLC0415 - Ray only when running
+
+    ensure_ray(config)
+    return RayExecutor()
+
+
+def _event_log_paths(experiment: ExperimentConfig, output_dir: Path) -> Callable[[Variant, int], str | None] | None:
+    if experiment.event_log == "none":
+        return None
+    from experiments.recording import safe_name  # noqa: PLC0415
+
+    logs = output_dir / "event_logs"
+    return lambda variant, r: str(logs / f"{safe_name(variant.name)}_rep{r:03d}.{experiment.event_log}")
+
+
+def _parent_params(plan: Plan) -> dict[str, Any]:
+    experiment = plan.experiment
     return {
         "experiment": experiment.name,
         "baseline": experiment.baseline,
         "replications": experiment.replications,
         "seed": experiment.seed,
+        "variants": len(plan.variants),
+        "grid": {k: list(v) for k, v in experiment.grid.items()},
         "overrides": list(plan.overrides),
-        "variants": {v.name: list(v.overrides) for v in plan.variants},
+        "adaptive": OmegaConf.to_container(OmegaConf.structured(experiment.adaptive)),
+        "objective": experiment.report.objective,
+        "constraints": {k: [b.min, b.max] for k, b in experiment.report.constraints.items()},
+        "event_log": experiment.event_log,
+    }
+
+
+def _plotted(plan: Plan, summary: pd.DataFrame, selection: Selection) -> list[str]:
+    """The variants drawn one by one: all of them if few, else the baseline, the best and the top few."""
+    names = [v.name for v in plan.variants if v.name in set(summary["variant"])]
+    if len(names) <= MAX_PLOTTED_VARIANTS:
+        return names
+    report = plan.experiment.report
+    ranked = summary[summary["metric"] == report.objective].sort_values("mean", ascending=not report.maximize)
+    keep = [names[0], *([selection.variant] if selection.variant else [])]
+    for name in ranked["variant"]:
+        if len(keep) >= MAX_PLOTTED_VARIANTS:
+            break
+        if name not in keep:
+            keep.append(name)
+    return [n for n in names if n in keep]
+
+
+def _write_outputs(
+    plan: Plan,
+    outcome: SweepOutcome,
+    *,
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    selection: Selection,
+    sensitivity: pd.DataFrame | None,
+    output_dir: Path,
+) -> dict[str, Path]:
+    """Tables, configs and plots in ``output_dir``, each written to a temporary name and renamed."""
+    import pandas as pd  # noqa: PLC0415
+
+    from analysis.plots import write_report_plots  # noqa: PLC0415 - matplotlib only when writing
+    from analysis.sweep import write_sweep_plots  # noqa: PLC0415
+    from experiments.recording import safe_name  # noqa: PLC0415
+
+    experiment = plan.experiment
+    texts = {
+        "config.yaml": plan.config_yaml,
+        "summary.csv": summary.to_csv(index=False),
+        "comparison.csv": comparison.to_csv(index=False),
+        "replications.csv": table.to_csv(index=False),
+        "summary.json": json.dumps(
+            _finite_or_none(_summary_json(plan, outcome, summary, comparison, selection)), indent=2
+        ),
+    }
+    if sensitivity is not None:
+        texts["sensitivity.csv"] = sensitivity.to_csv(index=False)
+    for variant in plan.variants:
+        texts[f"variants/{safe_name(variant.name)}.yaml"] = OmegaConf.to_yaml(OmegaConf.create(variant.config))
+    written = {}
+    for name, text in texts.items():
+        written[name] = _atomic_write(output_dir / name, lambda path, t=text: path.write_text(t))
+    written["replications.parquet"] = _atomic_write(
+        output_dir / "replications.parquet", lambda path: table.to_parquet(path, index=False)
+    )
+    plotted = _plotted(plan, summary, selection)
+    subset = {n: outcome.runs[n].ordered() for n in plotted}
+    plots = write_report_plots(
+        subset,
+        table[table["variant"].isin(plotted)],
+        comparison[comparison["variant"].isin(plotted)] if not comparison.empty else comparison,
+        baseline=plan.variants[0].name,
+        metrics=experiment.report.metrics,
+        out_dir=output_dir / "plots",
+    )
+    params = pd.DataFrame.from_dict(plan.grid, orient="index") if plan.grid else pd.DataFrame()
+    tradeoff = experiment.report.tradeoff
+    plots += write_sweep_plots(
+        summary,
+        comparison,
+        params,
+        metrics=experiment.report.metrics,
+        tradeoff=(tradeoff.x, tradeoff.y) if tradeoff else None,
+        tradeoff_better=(tradeoff.x_better, tradeoff.y_better) if tradeoff else (-1, 1),
+        selection=selection,
+        baseline=plan.variants[0].name,
+        sensitivity=sensitivity,
+        out_dir=output_dir / "plots",
+    )
+    written.update({f"plots/{p.name}": p for p in plots})
+    return written
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    write(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _summary_json(
+    plan: Plan, outcome: SweepOutcome, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Selection
+) -> dict[str, object]:
+    from analysis.compare import COMPARISON_FIELDS, SUMMARY_FIELDS, nested  # noqa: PLC0415
+
+    experiment = plan.experiment
+    return {
+        "experiment": experiment.name,
+        "baseline": experiment.baseline,
+        "seed": experiment.seed,
+        "overrides": list(plan.overrides),
+        "variants": {
+            v.name: {
+                "overrides": list(v.overrides),
+                "grid": plan.grid.get(v.name, {}),
+                "replications": len(outcome.runs[v.name].results),
+                "from_store": outcome.runs[v.name].cached,
+                "adaptive_reached": (d := outcome.runs[v.name].decision) and d.reached,
+                "error": outcome.runs[v.name].error,
+            }
+            for v in plan.variants
+        },
+        "best": {"variant": selection.variant, "explanation": selection.describe()},
         "metrics": list(METRIC_NAMES),
-        "summary": variants,
-        "vs_baseline": compared,
+        "summary": nested(summary, SUMMARY_FIELDS),
+        "vs_baseline": nested(comparison, COMPARISON_FIELDS) if not comparison.empty else {},
     }
 
 
@@ -210,7 +501,7 @@ def _finite_or_none(value: object) -> object:
     """``value`` with NaN and infinities replaced by None (JSON has no NaN) and numpy scalars as Python."""
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_finite_or_none(v) for v in value]
     if hasattr(value, "item"):
         value = value.item()  # type: ignore[union-attr]

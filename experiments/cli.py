@@ -89,18 +89,24 @@ def _run_hydra_app() -> None:
         raise failures[0]
 
 
+#: Dict-valued keys that take new entries from the command line; Hydra needs ``++`` for that.
+_OPEN_DICTS = ("experiment.grid=", "experiment.variants=")
+
+
 def main() -> None:
     """Console entry point."""
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
         print(help_text())
         return
+    sys.argv = [f"++{arg}" if arg.startswith(_OPEN_DICTS) else arg for arg in sys.argv]
     # Let errors reach us instead of Hydra's multi-line report; we print one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     status = 0
     try:
         _run_hydra_app()
-    except KeyboardInterrupt:
-        print("\nsalesboost: interrupted; nothing was recorded for the unfinished experiment", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        reason = str(interrupt) or "interrupted before any replication was saved"
+        print(f"\nsalesboost: {reason}", file=sys.stderr)
         status = 130
     except Exception as error:
         if os.environ.get("SALESBOOST_TRACEBACK"):

@@ -7,7 +7,6 @@ variant's override wins over the user's for the same key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -17,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import AppConfig, ExperimentConfig, RayConfig, TrackingConfig
 from experiments.paths import CONF_DIR
+from experiments.variants import Variant, expand
 from salesboost.build import build
 from salesboost.scenario import SCENARIO_SECTIONS, Scenario
 
@@ -26,16 +26,6 @@ SCHEMA_NAME = "base_config"
 def register_schema() -> None:
     """Register the typed schema that ``conf/config.yaml`` lists first in its defaults."""
     ConfigStore.instance().store(name=SCHEMA_NAME, node=AppConfig)
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A variant of an experiment: its name, overrides, resolved config and scenario."""
-
-    name: str
-    overrides: tuple[str, ...]
-    config: dict[str, Any]  # resolved scenario sections, plain data
-    scenario: Scenario
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -97,7 +87,7 @@ class VariantError(Exception):
 def compose_variants(experiment: ExperimentConfig, user_overrides: Sequence[str]) -> list[Variant]:
     """Every variant of ``experiment``, composed on top of ``user_overrides`` and validated."""
     variants = []
-    for name, overrides in experiment.variants.items():
+    for name, overrides in expand(experiment).items():
         try:
             cfg = compose_config(merge_overrides(user_overrides, overrides))
             sections = scenario_sections(cfg)

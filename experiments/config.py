@@ -7,33 +7,139 @@ command-line override is type-checked while Hydra composes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from salesboost import checks
 from salesboost.errors import ConfigError
+from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
 from salesboost.scenario import Scenario
 
 EVENT_LOG_FORMATS = ("none", "csv", "parquet")
 
 
 @dataclass(kw_only=True)
+class AdaptiveConfig:
+    """Add replications per variant until a confidence interval is narrow enough."""
+
+    enabled: bool = False
+    metric: str = "win_rate"
+    half_width: float = 0.01  # target half-width of the 95% interval
+    relative: bool = False  # half_width as a share of |mean| (of the difference, if versus_baseline)
+    versus_baseline: bool = False  # the interval of the paired difference to the baseline
+    min_replications: int = 5
+    max_replications: int = 50
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRIC_NAMES:
+            raise ConfigError("metric", f"unknown metric {self.metric!r}; allowed: {', '.join(METRIC_NAMES)}")
+        checks.positive("half_width", self.half_width)
+        if self.min_replications < 2:
+            raise ConfigError("min_replications", f"must be >= 2 (got {self.min_replications})")
+        if self.max_replications < self.min_replications:
+            raise ConfigError(
+                "max_replications",
+                f"must be >= min_replications ({self.min_replications}) (got {self.max_replications})",
+            )
+
+
+@dataclass(kw_only=True)
+class BoundConfig:
+    """A risk constraint on a metric: its whole 95% interval must lie within [min, max]."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise ConfigError("", "a constraint needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ConfigError("max", f"must be >= min ({self.min}) (got {self.max})")
+
+
+@dataclass(kw_only=True)
+class TradeoffConfig:
+    """Two metrics to draw against each other, with the direction that is better for each."""
+
+    x: str = "team_cost"
+    y: str = "win_rate"
+    x_better: int = -1  # -1: lower is better, +1: higher is better
+    y_better: int = 1
+
+
+@dataclass(kw_only=True)
+class ReportConfig:
+    """What the comparison reports: headline metrics, the best variant, the trade-off."""
+
+    metrics: list[str] = field(default_factory=lambda: list(HEADLINE_METRICS))
+    objective: str = "revenue"
+    maximize: bool = True
+    constraints: dict[str, BoundConfig] = field(default_factory=dict)
+    tradeoff: TradeoffConfig | None = None
+
+    def __post_init__(self) -> None:
+        for i, name in enumerate(self.metrics):
+            if name not in METRIC_NAMES:
+                raise ConfigError(f"metrics[{i}]", f"unknown metric {name!r}; allowed: {', '.join(METRIC_NAMES)}")
+        for key in (self.objective, *self.constraints):
+            if key not in METRIC_NAMES:
+                raise ConfigError(
+                    "objective" if key == self.objective else f"constraints.{key}",
+                    f"unknown metric {key!r}; allowed: {', '.join(METRIC_NAMES)}",
+                )
+        if self.tradeoff is not None:
+            for axis in ("x", "y"):
+                name = getattr(self.tradeoff, axis)
+                if name not in METRIC_NAMES:
+                    raise ConfigError(
+                        f"tradeoff.{axis}", f"unknown metric {name!r}; allowed: {', '.join(METRIC_NAMES)}"
+                    )
+
+
+@dataclass(kw_only=True)
+class SensitivityConfig:
+    """One-at-a-time sensitivity of a variant (and its uplift) over the documented parameter ranges."""
+
+    enabled: bool = False
+    replications: int = 5
+    variant: str = "best"  # "best": the report's best variant; or a variant name
+    metrics: list[str] = field(default_factory=lambda: ["revenue", "win_rate"])
+    parameters: list[str] = field(default_factory=list)  # keys of `ranges` to vary; empty: all of them
+
+    def __post_init__(self) -> None:
+        if self.replications < 2:
+            raise ConfigError("replications", f"must be >= 2 (got {self.replications})")
+        for i, name in enumerate(self.metrics):
+            if name not in METRIC_NAMES:
+                raise ConfigError(f"metrics[{i}]", f"unknown metric {name!r}; allowed: {', '.join(METRIC_NAMES)}")
+
+
+@dataclass(kw_only=True)
 class ExperimentConfig:
-    """A study: named variants (lists of Hydra overrides) compared against a baseline."""
+    """A study: variants (override lists and/or a grid) compared against a baseline."""
 
     name: str  # the MLflow experiment
     baseline: str  # the variant the others are compared with
-    variants: dict[str, list[str]]  # variant name -> overrides applied on top of the config
-    replications: int
-    seed: int  # root seed; replication r of every variant uses (seed, r)
+    variants: dict[str, list[str]] = field(default_factory=dict)  # name -> overrides on top of the config
+    grid: dict[str, list[Any]] = field(default_factory=dict)  # key -> values; every combination is a variant
+    grid_overrides: list[str] = field(default_factory=list)  # overrides shared by every grid variant
+    replications: int = 20
+    seed: int = 20240101  # root seed; replication r of every variant uses (seed, r)
     event_log: str = "none"  # none | csv | parquet: write each run's activity log
     description: str = ""
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    cache: bool = True  # reuse finished replications (resume; same config + seed + model code)
+    cache_dir: str | None = None  # null: .salesboost/results at the repository root
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ConfigError("name", "must not be empty")
-        if not self.variants:
-            raise ConfigError("variants", "needs at least one variant")
-        if self.baseline not in self.variants:
-            raise ConfigError("baseline", f"unknown variant {self.baseline!r}; variants: {', '.join(self.variants)}")
+        if not self.variants and not self.grid:
+            raise ConfigError("variants", "needs at least one variant or a grid")
+        for key, values in self.grid.items():
+            if not values:
+                raise ConfigError(f"grid.{key}", "needs at least one value")
         if self.replications < 2:
             raise ConfigError("replications", f"must be >= 2 for confidence intervals (got {self.replications})")
         if self.seed < 0:
@@ -66,5 +172,6 @@ class AppConfig(Scenario):
     """Everything ``salesboost`` reads: the scenario sections plus the lab's settings."""
 
     experiment: ExperimentConfig
+    ranges: dict[str, list[float]] = field(default_factory=dict)  # plausible [low, high] per dotted key
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     ray: RayConfig = field(default_factory=RayConfig)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments.compose import VariantError
-from experiments.parallel import SimulationError
 from experiments.paths import CONF_DIR
 from salesboost.errors import ConfigError
 
@@ -26,7 +25,9 @@ def describe_error(error: BaseException) -> str:
     """``error`` as one line that names the key and what is allowed."""
     if isinstance(error, VariantError):
         return f"{describe_error(error.error)} (in variant {error.variant!r})"
-    if isinstance(error, (ConfigError, SimulationError)):
+    from experiments.app import VariantFailureError  # noqa: PLC0415 - only on the error path
+
+    if isinstance(error, (ConfigError, VariantFailureError)):
         return str(error)
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException  # noqa: PLC0415
     from omegaconf.errors import OmegaConfBaseException  # noqa: PLC0415

@@ -1,8 +1,8 @@
-"""Replications fanned out as Ray tasks and gathered on the driver.
+"""Executors for the sweep engine: Ray tasks (local or a cluster) or this process.
 
-Each task is ``sim.run(scenario, seed, replication)``: pure, so a retried task gives the
-same result and the worker count or finishing order cannot change any number. Only the
-driver records results; workers import neither Hydra nor MLflow.
+A Ray task runs a batch of replications of one variant: ``sim.run`` for each, pure, so a
+retried task gives the same results and the worker count or finishing order cannot change
+any number. Only the driver records results; workers import neither Hydra nor MLflow.
 """
 
 from __future__ import annotations
@@ -10,39 +10,30 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from experiments.config import RayConfig
 from experiments.paths import REPO_ROOT
-from experiments.progress import Progress
+from experiments.scheduler import Batch
+from experiments.variants import Variant
+from experiments.worker import simulate_batch
 from salesboost.results import RunResult
-from salesboost.scenario import Scenario
 
 #: Paths a cluster's runtime environment does not ship with the code.
-RUNTIME_EXCLUDES = [".git", ".venv", "outputs", "multirun", "mlartifacts", "mlruns", "mlflow.db", "benchmarks/results"]
-
-
-class SimulationError(RuntimeError):
-    """A replication raised inside the simulation."""
-
-
-@dataclass(frozen=True)
-class Task:
-    """One replication of one variant."""
-
-    variant: str
-    replication: int
-    scenario: Scenario
-    seed: int
-    event_log: str | None = None
-
-
-def simulate(scenario: Scenario, seed: int, replication: int, event_log: str | None, label: str) -> RunResult:
-    """Run one replication (the function Ray ships to workers)."""
-    from sim import run  # noqa: PLC0415 - workers import the engine on first use
-
-    return run(scenario, seed, replication, event_log=event_log, label=label)
+RUNTIME_EXCLUDES = [
+    ".git",
+    ".venv",
+    ".tools",
+    ".salesboost",
+    "outputs",
+    "multirun",
+    "mlartifacts",
+    "mlruns",
+    "mlflow.db",
+    "benchmarks/results",
+]
+#: Ray re-runs a task whose worker process died (killed, out of memory) this many times.
+WORKER_RETRIES = 3
 
 
 def ensure_ray(config: RayConfig) -> None:
@@ -72,49 +63,72 @@ def ensure_ray(config: RayConfig) -> None:
         )
 
 
-def run_tasks(tasks: Sequence[Task], progress: Progress | None = None, cpus_per_task: float = 1) -> list[RunResult]:
-    """Run ``tasks`` on the connected Ray cluster; results come back in task order.
+class RayExecutor:
+    """Runs batches as Ray tasks on the connected cluster."""
 
-    ``cpus_per_task`` above 1 limits how many run at once (2 on a 2-CPU Ray: one at a time).
-    """
-    import ray  # noqa: PLC0415
+    def __init__(self, cpus_per_task: float = 1) -> None:
+        import ray  # noqa: PLC0415
 
-    remote = ray.remote(max_retries=2, num_cpus=cpus_per_task)(simulate)
-    scenario_refs: dict[int, Any] = {}
-    refs = []
-    for task in tasks:
-        key = id(task.scenario)
-        if key not in scenario_refs:
-            scenario_refs[key] = ray.put(task.scenario)
-        refs.append(remote.remote(scenario_refs[key], task.seed, task.replication, task.event_log, task.variant))
-    index = {ref: i for i, ref in enumerate(refs)}
-    results: list[RunResult | None] = [None] * len(tasks)
-    pending = list(refs)
-    try:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            i = index[done[0]]
+        self._ray = ray
+        self._remote = ray.remote(max_retries=WORKER_RETRIES, num_cpus=cpus_per_task)(simulate_batch)
+        self._pending: dict[Any, Batch] = {}
+        self._scenario_refs: dict[str, Any] = {}
+
+    def submit(self, variant: Variant, batch: Batch, seed: int, event_logs: Sequence[str | None]) -> None:
+        """Start ``batch`` as one task."""
+        ref = self._scenario_refs.get(variant.name)
+        if ref is None:
+            ref = self._scenario_refs[variant.name] = self._ray.put(variant.scenario)
+        task = self._remote.remote(ref, seed, list(batch.replications), variant.name, list(event_logs))
+        self._pending[task] = batch
+
+    def pending(self) -> int:
+        """Tasks not yet handed back."""
+        return len(self._pending)
+
+    def wait(self) -> list[tuple[Batch, list[RunResult] | BaseException]]:
+        """Block until a task is done; return every task that is."""
+        ray = self._ray
+        ready, _ = ray.wait(list(self._pending), num_returns=1)
+        more, _ = ray.wait(list(self._pending), num_returns=len(self._pending), timeout=0)
+        out: list[tuple[Batch, list[RunResult] | BaseException]] = []
+        for ref in dict.fromkeys([*ready, *more]):
+            batch = self._pending.pop(ref)
             try:
-                results[i] = ray.get(done[0])
-            except ray.exceptions.RayTaskError as error:
-                task = tasks[i]
-                cause = error.cause if error.cause is not None else error
-                raise SimulationError(
-                    f"variant {task.variant!r} replication {task.replication} failed: {type(cause).__name__}: {cause}"
-                ) from error
-            if progress is not None:
-                progress.advance()
-    finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-    return [r for r in results if r is not None]
+                out.append((batch, ray.get(ref)))
+            except (ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError) as error:
+                out.append((batch, error))
+        return out
+
+    def cancel(self) -> None:
+        """Cancel every pending task."""
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending.clear()
 
 
-def run_serially(tasks: Sequence[Task], progress: Progress | None = None) -> list[RunResult]:
-    """Run ``tasks`` one after another in this process (debugging, baselines)."""
-    results = []
-    for task in tasks:
-        results.append(simulate(task.scenario, task.seed, task.replication, task.event_log, task.variant))
-        if progress is not None:
-            progress.advance()
-    return results
+class LocalExecutor:
+    """Runs batches one after another in this process (tests, baselines, debugging)."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[Variant, Batch, int, list[str | None]]] = []
+
+    def submit(self, variant: Variant, batch: Batch, seed: int, event_logs: Sequence[str | None]) -> None:
+        """Queue ``batch``."""
+        self._queue.append((variant, batch, seed, list(event_logs)))
+
+    def pending(self) -> int:
+        """Batches queued."""
+        return len(self._queue)
+
+    def wait(self) -> list[tuple[Batch, list[RunResult] | BaseException]]:
+        """Run the oldest queued batch."""
+        variant, batch, seed, logs = self._queue.pop(0)
+        try:
+            return [(batch, simulate_batch(variant.scenario, seed, batch.replications, variant.name, logs))]
+        except Exception as error:  # a failing variant is data, as on Ray
+            return [(batch, error)]
+
+    def cancel(self) -> None:
+        """Drop the queue."""
+        self._queue.clear()

@@ -14,6 +14,7 @@ class Progress:
         self.total = total
         self.label = label
         self.done = 0
+        self.reused = 0  # found in the result store: done without work
         self._stream = stream if stream is not None else sys.stderr
         self._tty = self._stream.isatty()
         self._width = width
@@ -22,9 +23,19 @@ class Progress:
         self._next_share = 0.1
         self._draw()
 
+    def grow(self, n: int, done: int = 0) -> None:
+        """Add ``n`` units of work, ``done`` of which are already done (found in a store)."""
+        self.total += n
+        self.done += done
+        self.reused += done
+        self._draw_if_due()
+
     def advance(self, n: int = 1) -> None:
         """Mark ``n`` more units done."""
         self.done += n
+        self._draw_if_due()
+
+    def _draw_if_due(self) -> None:
         now = time.monotonic()
         share = self.done / self.total if self.total else 1.0
         if self._tty and (now - self._last_print >= 0.1 or self.done == self.total):
@@ -42,11 +53,14 @@ class Progress:
     def _draw(self) -> None:
         self._last_print = time.monotonic()
         elapsed = self._last_print - self._start
-        share = self.done / self.total if self.total else 1.0
-        if 0 < self.done < self.total:
-            eta = f"ETA {elapsed / self.done * (self.total - self.done):.0f}s"
+        share = self.done / self.total if self.total else 0.0
+        computed = self.done - self.reused
+        if computed > 0 and self.done < self.total:
+            eta = f"ETA {elapsed / computed * (self.total - self.done):.0f}s"
         else:
             eta = "" if self.done else "starting"
+        if self.reused:
+            eta = f"{self.reused} from store  {eta}"
         filled = int(share * self._width)
         bar = "#" * filled + "." * (self._width - filled)
         line = f"{self.label} [{bar}] {self.done}/{self.total} {share:4.0%}  {elapsed:.0f}s elapsed  {eta}"

@@ -1,19 +1,24 @@
-"""What an experiment writes to MLflow: the parent run's and each child run's contents."""
+"""What an experiment writes to MLflow: each variant's child run and the parent's comparison."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
-from analysis.compare import COMPARISON_FIELDS, nested
-from experiments.app import Plan, config_hash
-from experiments.report import summary_lines
-from experiments.tracking import Tracker, VariantRecord, git_commit, record
-from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
-from salesboost.results import RunResult
+from analysis.compare import COMPARISON_FIELDS, compare_to_baseline, nested, replication_table, summarise
+from experiments.scheduler import VariantRun
+from experiments.tracking import VariantRecord
+from salesboost.metrics import METRIC_NAMES
+
+
+def safe_name(name: str) -> str:
+    """``name`` usable as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "variant"
 
 
 def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: str) -> dict[str, float]:
@@ -33,72 +38,67 @@ def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: st
     return metrics
 
 
-def record_experiment(
-    tracker: Tracker,
-    plan: Plan,
-    results: Mapping[str, list[RunResult]],
+def paired_tables(run: VariantRun, baseline: VariantRun) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``run``'s summary, and its comparison with baseline replications 0..n-1 (empty for the baseline)."""
+    ordered = run.ordered()
+    results = {run.name: ordered}
+    comparable = run is not baseline and baseline.error is None
+    if comparable:
+        results[baseline.name] = [baseline.results[r.replication] for r in ordered if r.replication in baseline.results]
+    table = replication_table(results)
+    summary = summarise(table[table["variant"] == run.name])
+    comparison = compare_to_baseline(table, baseline.name) if comparable else pd.DataFrame()
+    return summary, comparison
+
+
+def child_record(
+    run: VariantRun,
+    baseline: VariantRun,
     *,
-    summary: pd.DataFrame,
-    comparison: pd.DataFrame,
-    files: Mapping[str, Path],
+    common_tags: Mapping[str, str],
     output_dir: Path,
-    started_ms: int | None = None,
-) -> str:
-    """Record the experiment: a parent run with the comparison, a child run per variant."""
-    experiment = plan.experiment
-    commit = git_commit()
-    all_configs = {v.name: v.config for v in plan.variants}
-    parent_metrics: dict[str, float] = {}
-    for row in comparison.to_dict("records"):
-        if row["metric"] in HEADLINE_METRICS:
-            for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
-                parent_metrics[f"{row['variant']}/{row['metric']}_{column}"] = float(row[column])
-    table_text = "\n".join(summary_lines(summary, comparison, baseline=experiment.baseline, metrics=HEADLINE_METRICS))
-    parent_tags = {
-        "git_commit": commit,
-        "root_seed": str(experiment.seed),
-        "config_hash": config_hash(all_configs),
-        "baseline": experiment.baseline,
-        "summary": f"{experiment.description}\n\n```\n{table_text}\n```",
+) -> VariantRecord:
+    """The child run of ``run``: config, summary and paired uplift, per-replication steps, tags."""
+    variant = run.variant
+    config_file = output_dir / "variants" / f"{safe_name(variant.name)}.yaml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(variant.config)))
+    ordered = run.ordered()
+    metrics: dict[str, float] = {"replications": float(len(ordered))}
+    if ordered and run.error is None:
+        summary, comparison = paired_tables(run, baseline)
+        metrics.update(variant_metrics(summary, comparison, variant.name))
+    tags = {
+        **common_tags,
+        "variant": variant.name,
+        "baseline": str(run is baseline).lower(),
+        "config_hash": variant.scenario.config_hash(),
+        "overrides": " ".join(variant.overrides),
+        "replications_from_store": str(run.cached),
     }
-    parent_params = {
-        "experiment": experiment.name,
-        "baseline": experiment.baseline,
-        "replications": experiment.replications,
-        "seed": experiment.seed,
-        "variants": {v.name: list(v.overrides) for v in plan.variants},
-        "overrides": list(plan.overrides),
-        "event_log": experiment.event_log,
-    }
-    parent_artifacts = [(files[name], None) for name in files if "/" not in name]
-    parent_artifacts += [(output_dir / "variants", "variants"), (output_dir / "plots", "plots")]
-    records = []
-    for variant in plan.variants:
-        runs = sorted(results[variant.name], key=lambda r: r.replication)
-        records.append(
-            VariantRecord(
-                name=variant.name,
-                params=variant.config,
-                metrics=variant_metrics(summary, comparison, variant.name),
-                steps={m: [r.metrics.get(m, math.nan) for r in runs] for m in METRIC_NAMES},
-                tags={
-                    "variant": variant.name,
-                    "baseline": str(variant.name == experiment.baseline).lower(),
-                    "git_commit": commit,
-                    "root_seed": str(experiment.seed),
-                    "config_hash": config_hash(variant.config),
-                    "overrides": " ".join(variant.overrides),
-                },
-                artifacts=[files[f"variants/{variant.name}.yaml"]],
-            )
-        )
-    return record(
-        tracker,
-        run_name=f"{experiment.name} x{experiment.replications}",
-        parent_params=parent_params,
-        parent_metrics=parent_metrics,
-        parent_tags=parent_tags,
-        parent_artifacts=parent_artifacts,
-        variants=records,
-        started_ms=started_ms,
+    if run.decision is not None:
+        metrics["adaptive_half_width"] = run.decision.half_width
+        metrics["adaptive_target"] = run.decision.target
+        tags["adaptive_reached"] = str(run.decision.reached).lower()
+    return VariantRecord(
+        name=variant.name,
+        params=variant.config,
+        metrics=metrics,
+        steps={m: [r.metrics.get(m, math.nan) for r in ordered] for m in METRIC_NAMES},
+        tags=tags,
+        artifacts=[config_file],
+        error=run.error,
     )
+
+
+def parent_metrics(comparison: pd.DataFrame, metrics: Sequence[str], best: str | None) -> dict[str, float]:
+    """The parent's metrics: each variant's uplift on the report metrics, and the best variant's."""
+    out: dict[str, float] = {}
+    if comparison.empty:
+        return out
+    for row in comparison[comparison["metric"].isin(metrics)].to_dict("records"):
+        for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
+            out[f"{row['variant']}/{row['metric']}_{column}"] = float(row[column])
+            if row["variant"] == best:
+                out[f"best/{row['metric']}_{column}"] = float(row[column])
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -57,4 +58,66 @@ def summary_lines(
     lines.append(
         f"mean [{confidence:.0%} CI] over replications; changes are paired by replication (common random numbers)"
     )
+    return lines
+
+
+def report_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, outcome: Any) -> list[str]:
+    """The report printed at the end of a run and stored on the parent run."""
+    experiment = plan.experiment
+    runs = outcome.runs
+    baseline = experiment.baseline
+    sizes = sorted({len(r.results) for r in runs.values() if r.error is None})
+    reps = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}" if sizes else "0"
+    lines = [f"{experiment.name}: {len(runs)} variants x {reps} replications, baseline {baseline}"]
+    ok = summary[summary["variant"].isin([n for n, r in runs.items() if r.error is None])]
+    if len(runs) <= 3:
+        lines += summary_lines(ok, comparison, baseline=baseline, metrics=experiment.report.metrics)
+    else:
+        lines += sweep_lines(plan, ok, comparison, selection)
+    if experiment.adaptive.enabled:
+        a = experiment.adaptive
+        short = [n for n, r in runs.items() if r.decision is not None and not r.decision.reached]
+        lines.append(
+            f"adaptive: {a.metric} to a 95% half-width of {a.half_width:g}{' (relative)' if a.relative else ''}"
+            f"{' vs the baseline' if a.versus_baseline else ''}, {a.min_replications}-{a.max_replications} "
+            f"replications; {len(runs) - len(short)} of {len(runs)} variants reached it"
+            + (f" (not: {', '.join(short)})" if short else "")
+        )
+    if selection is not None:
+        lines.append(selection.describe())
+    reused = sum(r.cached for r in runs.values())
+    if reused:
+        lines.append(f"{reused} replications were taken from the result store (earlier identical runs)")
+    for run in outcome.failed:
+        lines.append(f"FAILED {run.name}: {run.error}")
+    return lines
+
+
+def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any) -> list[str]:
+    """One row per variant: replications, then mean [CI] of the report's key metrics."""
+    report = plan.experiment.report
+    keys = [report.objective, *report.constraints]
+    if report.tradeoff is not None:
+        keys += [report.tradeoff.x, report.tradeoff.y]
+    metrics = list(dict.fromkeys(keys))[:5]
+    s = summary.set_index(["variant", "metric"])
+    header = ["variant", "n", *metrics, f"{report.objective} vs baseline"]
+    rows = [header]
+    c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
+    for variant in dict.fromkeys(summary["variant"]):
+        mark = " *" if selection is not None and variant == selection.variant else ""
+        row = [variant + mark, f"{int(s.loc[(variant, metrics[0]), 'n'])}"]
+        for metric in metrics:
+            r = s.loc[(variant, metric)]
+            row.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
+        if c is not None and (variant, report.objective) in c.index:
+            r = c.loc[(variant, report.objective)]
+            row.append(f"{pct(r['uplift'])} [{pct(r['uplift_ci_low'])}, {pct(r['uplift_ci_high'])}]")
+        else:
+            row.append("")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("mean [95% CI] over replications; * best under the constraints; changes paired by replication")
     return lines

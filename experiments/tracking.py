@@ -3,9 +3,8 @@
 Layout: one MLflow experiment per study; one parent run per invocation holding the
 comparison tables, plots and composed config; one child run per variant with the
 flattened resolved config as params, summary and uplift metrics, per-replication values
-as metric steps, and tags for variant, git commit, root seed and config hash.
-Runs are written only after every replication is in; if writing fails half-way, the runs
-already created are deleted so no half-logged run is left.
+as metric steps, and tags for variant, git commit, root seed and config hash. A child run
+is written in one go when its variant is complete; one that fails half-way is deleted.
 """
 
 from __future__ import annotations
@@ -86,55 +85,127 @@ class VariantRecord:
     steps: Mapping[str, Sequence[float]]  # per-replication values, index = replication
     tags: Mapping[str, str]
     artifacts: Sequence[Path] = ()
+    error: str | None = None  # the variant failed: its child run is marked FAILED with this text
 
 
-def record(
-    tracker: Tracker,
-    *,
-    run_name: str,
-    parent_params: Mapping[str, Any],
-    parent_metrics: Mapping[str, float],
-    parent_tags: Mapping[str, str],
-    parent_artifacts: Sequence[tuple[Path, str | None]],
-    variants: Sequence[VariantRecord],
-    started_ms: int | None = None,
-) -> str:
-    """Write the parent run and one child run per variant; return the parent run id.
+class SweepRecorder:
+    """Writes one invocation to MLflow as it goes.
 
-    ``started_ms`` (epoch milliseconds) is when the experiment started, so that the runs show
-    its real duration although they are written at the end.
+    The parent run first, a child run per variant as soon as it is complete, the comparison at
+    the end. The parent carries a ``sweep_key`` tag (a hash of everything that determines the results).
+    Opening a recorder whose key matches an unfinished parent resumes it: finished child runs
+    are kept and not written again, partial ones are deleted, so a re-run after an interruption
+    adds nothing twice.
     """
-    from mlflow.entities import RunTag  # noqa: PLC0415
 
-    client = tracker.client
-    created: list[str] = []
-    now = int(time.time() * 1000)
-    start = started_ms if started_ms is not None else now
-    try:
-        parent = client.create_run(tracker.experiment_id, start_time=start, run_name=run_name, tags=dict(parent_tags))
-        created.append(parent.info.run_id)
-        _log(client, parent.info.run_id, parent_params, parent_metrics, {}, now=now)
-        for path, artifact_dir in parent_artifacts:
-            if path.is_dir():
-                client.log_artifacts(parent.info.run_id, str(path), artifact_dir)
-            else:
-                client.log_artifact(parent.info.run_id, str(path), artifact_dir)
-        for variant in variants:
-            tags = {"mlflow.parentRunId": parent.info.run_id, **variant.tags}
-            child = client.create_run(tracker.experiment_id, start_time=start, run_name=variant.name, tags=tags)
-            created.append(child.info.run_id)
-            _log(client, child.info.run_id, flatten(variant.params), variant.metrics, variant.steps, now=now)
+    def __init__(self, tracker: Tracker, *, sweep_key: str, run_name: str, started_ms: int) -> None:
+        self.tracker = tracker
+        self.sweep_key = sweep_key
+        self.run_name = run_name
+        self.started_ms = started_ms
+        self.parent_id: str | None = None
+        self.resumed = False
+        self._recorded: dict[str, str] = {}
+
+    def open(self, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        """Create the parent run, or resume the unfinished one with the same key; return its id."""
+        client = self.tracker.client
+        found = client.search_runs(
+            [self.tracker.experiment_id],
+            filter_string=f"tags.sweep_key = '{self.sweep_key}' and tags.sweep_role = 'parent'",
+            order_by=["attributes.start_time DESC"],
+            max_results=20,
+        )
+        unfinished = [r for r in found if r.info.status != "FINISHED"]
+        if unfinished:
+            self.parent_id = unfinished[0].info.run_id
+            self.resumed = True
+            client.update_run(self.parent_id, status="RUNNING")
+            for child in self._children():
+                if child.info.status == "FINISHED":
+                    self._recorded[child.data.tags.get("variant", child.info.run_name)] = child.info.run_id
+                else:
+                    client.delete_run(child.info.run_id)
+            return self.parent_id
+        all_tags = {**tags, "sweep_key": self.sweep_key, "sweep_role": "parent"}
+        parent = client.create_run(
+            self.tracker.experiment_id, start_time=self.started_ms, run_name=self.run_name, tags=all_tags
+        )
+        self.parent_id = parent.info.run_id
+        try:
+            _log(client, self.parent_id, params, {}, {}, now=_now())
+        except BaseException:
+            client.delete_run(self.parent_id)
+            raise
+        return self.parent_id
+
+    def _children(self) -> list[Any]:
+        return self.tracker.client.search_runs(
+            [self.tracker.experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{self.parent_id}'",
+            max_results=10_000,
+        )
+
+    def has(self, variant: str) -> bool:
+        """Whether ``variant`` already has a finished child run (written before a resume)."""
+        return variant in self._recorded
+
+    def record(self, variant: VariantRecord) -> str:
+        """Write ``variant``'s child run in one go; a half-written child is deleted."""
+        if variant.name in self._recorded:
+            return self._recorded[variant.name]
+        client = self.tracker.client
+        tags = {"mlflow.parentRunId": str(self.parent_id), **variant.tags}
+        if variant.error is not None:
+            tags["error"] = variant.error[:5000]
+        child = client.create_run(
+            self.tracker.experiment_id, start_time=self.started_ms, run_name=variant.name, tags=tags
+        )
+        run_id = child.info.run_id
+        try:
+            _log(client, run_id, flatten(variant.params), variant.metrics, variant.steps, now=_now())
             for path in variant.artifacts:
-                client.log_artifact(child.info.run_id, str(path))
-            client.set_terminated(child.info.run_id, "FINISHED", end_time=now)
-        client.log_batch(parent.info.run_id, tags=[RunTag("mlflow.note.content", parent_tags.get("summary", ""))])
-        client.set_terminated(parent.info.run_id, "FINISHED", end_time=int(time.time() * 1000))
-    except BaseException:
-        for run_id in reversed(created):
+                client.log_artifact(run_id, str(path))
+            client.set_terminated(run_id, "FAILED" if variant.error else "FINISHED", end_time=_now())
+        except BaseException:
             with contextlib.suppress(Exception):
                 client.delete_run(run_id)
-        raise
-    return parent.info.run_id
+            raise
+        if variant.error is None:
+            self._recorded[variant.name] = run_id
+        return run_id
+
+    def finish(
+        self,
+        *,
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        artifacts: Sequence[tuple[Path, str | None]],
+        status: str = "FINISHED",
+    ) -> None:
+        """Write the comparison to the parent run and close it."""
+        from mlflow.entities import RunTag  # noqa: PLC0415
+
+        client = self.tracker.client
+        parent_id = str(self.parent_id)
+        _log(client, parent_id, {}, metrics, {}, now=_now())
+        for path, artifact_dir in artifacts:
+            if path.is_dir():
+                client.log_artifacts(parent_id, str(path), artifact_dir)
+            elif path.exists():
+                client.log_artifact(parent_id, str(path), artifact_dir)
+        client.log_batch(parent_id, tags=[RunTag(k, v[:5000]) for k, v in tags.items()])
+        client.set_terminated(parent_id, status, end_time=_now())
+
+    def stop(self, status: str) -> None:
+        """Close the parent as ``KILLED`` or ``FAILED``; the same command resumes it later."""
+        if self.parent_id is not None:
+            with contextlib.suppress(Exception):
+                self.tracker.client.set_terminated(self.parent_id, status, end_time=_now())
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
 
 
 def _log(

@@ -23,7 +23,7 @@ from salesboost.pipeline import (
 )
 from salesboost.results import FUNNEL, OUTCOMES, RunResult
 from salesboost.scenario import HorizonConfig, KpiConfig, Scenario
-from salesboost.team import TeamConfig
+from salesboost.team import EconomicsConfig, TeamConfig
 
 __all__ = [
     "FUNNEL",
@@ -39,6 +39,7 @@ __all__ = [
     "ConfigError",
     "ContractConfig",
     "Dist",
+    "EconomicsConfig",
     "ErpConfig",
     "FollowUpConfig",
     "HorizonConfig",

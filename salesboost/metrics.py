@@ -37,6 +37,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("lead_to_order_days_mean", "lead arrival to order booked, days", -1),
     MetricSpec("lead_to_order_days_p90", "90th percentile of lead to order, days", -1),
     MetricSpec("rep_utilisation", "rep work hours / rep working hours in the cohort window", 0),
+    MetricSpec("team_cost", "cost of reps, managers and sales ops over the cohort window", -1),
+    MetricSpec("gross_profit", "revenue x gross margin - team cost, over the cohort window", +1),
     MetricSpec("open_deals_mean", "time-average open opportunities (qualified, not yet closed)", 0),
     MetricSpec("in_flight", "cohort leads still open when the run ends", 0),
 )

@@ -14,7 +14,7 @@ from salesboost.calendar import CalendarConfig
 from salesboost.errors import ConfigError
 from salesboost.market import MarketConfig
 from salesboost.pipeline import PipelineConfig
-from salesboost.team import TeamConfig
+from salesboost.team import EconomicsConfig, TeamConfig
 
 
 @dataclass(kw_only=True)
@@ -62,6 +62,7 @@ class Scenario:
     behaviour: BehaviourConfig
     horizon: HorizonConfig
     kpi: KpiConfig
+    economics: EconomicsConfig
 
     def __post_init__(self) -> None:
         regions = self.market.regions
@@ -91,4 +92,13 @@ class Scenario:
 
 
 #: Top-level sections of a scenario, in the order they appear in configs.
-SCENARIO_SECTIONS: tuple[str, ...] = ("calendar", "market", "team", "pipeline", "behaviour", "horizon", "kpi")
+SCENARIO_SECTIONS: tuple[str, ...] = (
+    "calendar",
+    "market",
+    "team",
+    "pipeline",
+    "behaviour",
+    "horizon",
+    "kpi",
+    "economics",
+)

@@ -56,11 +56,15 @@ def run(
     rep_hours = sum(len(pool.servers) for pool in world.pools.values()) * world.calendar.working_hours_between(
         horizon.warmup_days * 24.0, horizon.days * 24.0
     )
+    metrics = rec.metrics(rep_hours)
+    economics = scenario.economics
+    metrics["team_cost"] = economics.team_cost(scenario.team, (horizon.days - horizon.warmup_days) / 7.0)
+    metrics["gross_profit"] = metrics["revenue"] * economics.gross_margin - metrics["team_cost"]
     return RunResult(
         scenario=scenario,
         seed=seed,
         replication=replication,
-        metrics=rec.metrics(rep_hours),
+        metrics=metrics,
         outcomes=rec.outcome_counts(),
         funnel=dict(zip(FUNNEL, rec.funnel, strict=True)),
         histograms=rec.histograms(),

@@ -48,3 +48,25 @@ def mlflow_runs(uri: str, experiment: str) -> list:
     if found is None:
         return []
     return client.search_runs([found.experiment_id], max_results=1000)
+
+
+def small_plan(*overrides: str):
+    """A validated plan of the default experiment at test size (no tracking unless overridden)."""
+    from experiments.app import plan
+    from experiments.compose import compose_config
+
+    every = [*SMALL, "tracking.enabled=false", *overrides]
+    return plan(compose_config(every), every)
+
+
+def metrics_by_run(runs) -> dict[tuple[str, int], dict[str, float]]:
+    """``{(variant, replication): metrics}`` of a sweep's runs, NaN replaced so that == compares."""
+    import math
+
+    return {
+        (name, r.replication): {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.metrics.items()
+        }
+        for name, run in runs.items()
+        for r in run.ordered()
+    }

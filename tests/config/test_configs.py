@@ -6,6 +6,7 @@ import pytest
 
 from experiments.cli import config_groups
 from experiments.compose import compose_config, compose_variants, experiment_of, ray_of, scenario_of, tracking_of
+from experiments.variants import expand
 from salesboost import Scenario
 
 GROUPS = sorted(config_groups())
@@ -29,8 +30,8 @@ def test_every_option_composes_and_validates(group: str, option: str):
     ray_of(cfg)
     if group == "experiment":
         variants = compose_variants(experiment, [f"{group}={option}"])
-        assert [v.name for v in variants] == list(experiment.variants)
-        assert experiment.baseline in experiment.variants
+        assert [v.name for v in variants] == list(expand(experiment))
+        assert variants[0].name == experiment.baseline
 
 
 def test_default_experiment_is_legacy_vs_optimised():
@@ -89,3 +90,13 @@ def test_attribution_experiment_switches_one_stage_per_variant():
             if getattr(pipeline, s) != getattr(legacy, s)
         ]
         assert len(changed) == 1, (name, changed)
+
+
+def test_grid_points_become_variants_named_by_their_values():
+    experiment = experiment_of(compose_config(["experiment=approval_capacity"]))
+    variants = compose_variants(experiment, [])
+    assert len(variants) == 1 + 4 * 4
+    point = {v.name: v for v in variants}["managers=3,escalate_after_hours=1.5"]
+    assert point.scenario.team.managers == 3
+    assert point.scenario.pipeline.approval.escalate_after_hours == 1.5
+    assert point.scenario.pipeline.name == "optimised"  # grid_overrides apply to every point

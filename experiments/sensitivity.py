@@ -1,0 +1,117 @@
+"""One-at-a-time sensitivity: how a variant and its uplift move over the documented ranges.
+
+Each parameter of ``ranges`` is set to its low and then its high end, for the chosen variant
+and the baseline alike (the parameters are shared: behaviour, customers), everything else
+as configured. The replications are 0..k-1 of the experiment's seed, so every level is
+paired with the same random numbers as the default.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.stats import mean_interval, paired_uplift
+from experiments.variants import Variant
+from salesboost.errors import ConfigError
+from salesboost.results import RunResult
+from salesboost.scenario import Scenario
+
+LEVELS = ("low", "high")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One sensitivity run set: a variant with one parameter moved to one end of its range."""
+
+    parameter: str
+    level: str
+    value: float
+    role: str  # "variant" or "baseline"
+    variant: Variant
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for ``dotted`` = ``"a.b.c"``."""
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        if not isinstance(node, dict) or key not in node:
+            raise ConfigError(dotted, "no such key in the scenario")
+        node = node[key]
+    if not isinstance(node, dict) or leaf not in node:
+        raise ConfigError(dotted, "no such key in the scenario")
+    node[leaf] = value
+
+
+def get_path(data: Mapping[str, Any], dotted: str) -> Any:
+    """``data[a][b][c]`` for ``dotted`` = ``"a.b.c"``."""
+    node: Any = data
+    for key in dotted.split("."):
+        node = node[key]
+    return node
+
+
+def probes(
+    target: Variant, baseline: Variant, ranges: Mapping[str, Sequence[float]], parameters: Sequence[str]
+) -> list[Probe]:
+    """The scenarios to run: each parameter at each end, for the variant and the baseline."""
+    keys = list(parameters) or list(ranges)
+    out = []
+    for key in keys:
+        if key not in ranges:
+            raise ConfigError("experiment.sensitivity.parameters", f"{key!r} has no range; ranges: {', '.join(ranges)}")
+        for level, value in zip(LEVELS, ranges[key], strict=True):
+            for role, variant in (("variant", target), ("baseline", baseline)):
+                data = copy.deepcopy(variant.config)
+                set_path(data, key, value)
+                name = f"{variant.name}|{key}={value}"
+                moved = Variant(name, (*variant.overrides, f"{key}={value}"), data, Scenario.from_dict(data))
+                out.append(Probe(key, level, float(value), role, moved))
+    return out
+
+
+def sensitivity_table(
+    target: Variant,
+    default: tuple[Sequence[RunResult], Sequence[RunResult]],
+    runs: Mapping[str, Sequence[RunResult]],
+    all_probes: Sequence[Probe],
+    metrics: Sequence[str],
+) -> pd.DataFrame:
+    """Rows (parameter, level, value, variant, metric, mean, ci_low, ci_high) for the tornado charts.
+
+    ``default`` holds the variant's and the baseline's replications 0..k-1 at the configured
+    values; ``runs`` the results of each probe by its variant name. For each metric ``m`` the
+    table has ``m`` (the variant's mean) and ``m_uplift`` (its paired uplift on the baseline).
+    """
+    rows = []
+    pairs: dict[tuple[str, str], dict[str, Sequence[RunResult]]] = {}
+    values: dict[tuple[str, str], float] = {}
+    for probe in all_probes:
+        pairs.setdefault((probe.parameter, probe.level), {})[probe.role] = runs.get(probe.variant.name, [])
+        values[(probe.parameter, probe.level)] = probe.value
+    for (parameter, level), sides in pairs.items():
+        where = {"parameter": parameter, "level": level, "value": values[(parameter, level)], "variant": target.name}
+        rows += _rows(where, sides["variant"], sides["baseline"], metrics)
+        if level == LEVELS[0]:
+            current = float(get_path(target.config, parameter))
+            rows += _rows({**where, "level": "default", "value": current}, default[0], default[1], metrics)
+    return pd.DataFrame(rows)
+
+
+def _rows(
+    where: dict[str, Any], mine: Sequence[RunResult], base: Sequence[RunResult], metrics: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows for one level: ``where`` holds parameter, level, value and variant."""
+    out = []
+    for metric in metrics:
+        own = [r.metrics[metric] for r in mine]
+        est = mean_interval(own)
+        up = paired_uplift(own, [r.metrics[metric] for r in base])
+        for name, value in ((metric, est), (f"{metric}_uplift", up)):
+            out.append({**where, "metric": name, "mean": value.value, "ci_low": value.ci_low, "ci_high": value.ci_high})
+    return out

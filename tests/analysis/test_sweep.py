@@ -1,0 +1,539 @@
+"""Sweep analysis: Pareto fronts, constrained selection, the sweep table and the sweep's plots."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from analysis.compare import compare_to_baseline, summarise
+from analysis.sweep import (
+    Selection,
+    best_variant,
+    metric_vs_parameter_figure,
+    pareto_front,
+    sweep_table,
+    tornado_figure,
+    tradeoff_figure,
+    write_sweep_plots,
+)
+
+METRICS = ["revenue", "approval_sla_breach_rate"]
+MANAGERS = "team.managers"
+ESCALATE = "pipeline.approval.escalate_after_hours"
+LEADS = "market.leads_per_week"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def hand_summary(rows: dict[str, dict[str, tuple[float, float]]]) -> pd.DataFrame:
+    """A summary table from ``{variant: {metric: (mean, half width)}}`` (5 replications each)."""
+    return pd.DataFrame(
+        [
+            {"variant": v, "metric": m, "n": 5, "mean": mean, "ci_low": mean - h, "ci_high": mean + h, "sd": h}
+            for v, metrics in rows.items()
+            for m, (mean, h) in metrics.items()
+        ]
+    )
+
+
+def replications(expected: dict[str, tuple[float, float]], reps: int = 6, seed: int = 7) -> pd.DataFrame:
+    """A replication table: per variant, ``reps`` noisy draws around (revenue, breach rate)."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0.0, 1.0, size=reps)  # common random numbers: replication r shares its noise
+    rows = [
+        {
+            "variant": variant,
+            "replication": r,
+            "seed": 1000 + r,
+            "revenue": revenue * (1 + 0.02 * common[r]) + rng.normal(0.0, 40_000.0),
+            "approval_sla_breach_rate": max(0.0, breach + rng.normal(0.0, 0.004)),
+        }
+        for variant, (revenue, breach) in expected.items()
+        for r in range(reps)
+    ]
+    return pd.DataFrame(rows)
+
+
+def grid_tables(params: dict[str, dict[str, float]], expected: dict[str, tuple[float, float]]) -> tuple:
+    """Summary, comparison (against ``legacy``) and variant parameters of a sweep."""
+    table = replications(expected)
+    summary = summarise(table, METRICS)
+    comparison = compare_to_baseline(table, "legacy", METRICS)
+    variant_params = pd.DataFrame.from_dict(params, orient="index")
+    return summary, comparison, variant_params
+
+
+@pytest.fixture
+def grid2() -> tuple:
+    """Managers 1-3 x escalation after 1 or 4 hours, and an explicit legacy baseline off the grid."""
+    expected = {"legacy": (9.0e6, 0.12)}
+    params: dict[str, dict[str, float]] = {"legacy": {MANAGERS: math.nan, ESCALATE: math.nan}}
+    for managers in (1, 2, 3):
+        for escalate in (1.0, 4.0):
+            name = f"managers={managers},escalate={escalate}"
+            expected[name] = (9.5e6 + 4e5 * managers - 1e5 * escalate, 0.1 / managers + 0.01 * escalate)
+            params[name] = {MANAGERS: managers, ESCALATE: escalate}
+    return grid_tables(params, expected)
+
+
+@pytest.fixture
+def grid1() -> tuple:
+    """Leads per week 80, 100, 120 (string order would differ), and the legacy baseline."""
+    expected = {
+        "legacy": (9.0e6, 0.12),
+        "leads=120": (1.1e7, 0.09),
+        "leads=80": (8.0e6, 0.05),
+        "leads=100": (9.5e6, 0.07),
+    }
+    params = {
+        "legacy": {LEADS: math.nan},
+        "leads=120": {LEADS: 120},
+        "leads=80": {LEADS: 80},
+        "leads=100": {LEADS: 100},
+    }
+    return grid_tables(params, expected)
+
+
+@pytest.fixture
+def sensitivity() -> pd.DataFrame:
+    """One-at-a-time sensitivity of one variant: beta swings revenue most, reps least."""
+    effects = {  # parameter: (low value, default value, high value, revenue at low, at high)
+        "behaviour.beta": (0.0, 0.85, 1.7, 7.0e6, 13.0e6),
+        "team.reps": (4, 6, 8, 9.5e6, 10.4e6),
+        LEADS: (80, 100, 120, 9.0e6, 11.0e6),
+    }
+    rows = []
+    for parameter, (low, default, high, at_low, at_high) in effects.items():
+        for level, value, revenue in (("low", low, at_low), ("default", default, 10.0e6), ("high", high, at_high)):
+            uplift = revenue / 9.0e6 - 1  # against a legacy baseline at 9M
+            for metric, mean, h in (
+                ("revenue", revenue, 2e5),
+                ("revenue_uplift", uplift, 0.02),
+                ("approval_sla_breach_rate", 0.05, 0.004),
+            ):
+                rows.append(
+                    {
+                        "parameter": parameter,
+                        "level": level,
+                        "value": value,
+                        "variant": "managers=2,escalate=1.0",
+                        "metric": metric,
+                        "mean": mean,
+                        "ci_low": mean - h,
+                        "ci_high": mean + h,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# --- Pareto front -----------------------------------------------------------------------------
+
+# cost: lower is better; value: higher is better.
+FRONT_POINTS = {
+    "a": (1.0, 5.0),  # front: cheapest
+    "b": (2.0, 8.0),  # front
+    "c": (3.0, 7.0),  # dominated by b (dearer and worse)
+    "d": (2.0, 6.0),  # dominated by b (same cost, worse value)
+    "e": (4.0, 9.0),  # front
+    "f": (4.0, 9.0),  # exact tie with e: both stay
+    "g": (math.nan, 10.0),  # no cost estimate: left out
+    "h": (5.0, 9.0),  # dominated by e (dearer, same value)
+}
+
+
+def front_summary() -> pd.DataFrame:
+    return hand_summary({v: {"cost": (x, 0.1), "value": (y, 0.1)} for v, (x, y) in FRONT_POINTS.items()})
+
+
+def test_pareto_front_drops_dominated_points_keeps_ties_and_skips_nan():
+    assert pareto_front(front_summary(), "cost", "value") == ["a", "b", "e", "f"]
+
+
+def test_pareto_front_follows_the_better_directions():
+    summary = front_summary()
+    # Higher cost better, lower value better: a, d, c are each unbeaten; h beats e and f on cost.
+    assert pareto_front(summary, "cost", "value", x_better=1, y_better=-1) == ["a", "d", "c", "h"]
+    # Both higher: h (5, 9) beats everything with a finite cost.
+    assert pareto_front(summary, "cost", "value", x_better=1, y_better=1) == ["h"]
+    # Both lower: a (1, 5) beats everything.
+    assert pareto_front(summary, "cost", "value", x_better=-1, y_better=-1) == ["a"]
+
+
+def test_pareto_front_rejects_bad_directions_and_unknown_metrics():
+    with pytest.raises(ValueError, match="better"):
+        pareto_front(front_summary(), "cost", "value", x_better=0)
+    with pytest.raises(ValueError, match="profit"):
+        pareto_front(front_summary(), "cost", "profit")
+
+
+# --- constrained selection --------------------------------------------------------------------
+
+# revenue (mean, half width); breach rate (mean, half width)
+CANDIDATES = {
+    "legacy": {"revenue": (9.0e6, 2e5), "approval_sla_breach_rate": (0.120, 0.006)},
+    "m1": {"revenue": (9.8e6, 2e5), "approval_sla_breach_rate": (0.060, 0.005)},
+    "m2": {"revenue": (10.1e6, 2e5), "approval_sla_breach_rate": (0.040, 0.004)},
+    "m3": {"revenue": (10.6e6, 2e5), "approval_sla_breach_rate": (0.045, 0.008)},  # mean meets, CI crosses 0.05
+    "m4": {"revenue": (10.4e6, 3e5), "approval_sla_breach_rate": (0.030, 0.003)},
+}
+
+
+def test_best_variant_picks_the_best_feasible_mean():
+    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    assert sel.variant == "m4"
+    assert sel.feasible == ["m4", "m2"]  # best first
+    assert set(sel.rejected) == {"legacy", "m1", "m3"}
+    assert sel.estimate == pytest.approx((10.4e6, 10.1e6, 10.7e6))
+
+
+def test_a_mean_inside_the_bound_with_an_interval_across_it_is_rejected():
+    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    reason = sel.rejected["m3"]
+    assert "approval_sla_breach_rate" in reason
+    assert "upper bound 0.053" in reason
+    assert "0.05" in reason
+    assert "mean 0.045" in reason
+    assert "m3" not in sel.feasible
+
+
+def test_a_lower_bound_needs_the_whole_interval_above_it():
+    summary = hand_summary({"a": {"win_rate": (0.31, 0.02)}, "b": {"win_rate": (0.36, 0.02)}})
+    sel = best_variant(summary, "win_rate", constraints={"win_rate": (0.30, None)})
+    assert sel.variant == "b"
+    assert "win_rate 95% CI lower bound 0.29 is below min 0.3" in sel.rejected["a"]
+
+
+def test_without_constraints_the_best_mean_wins_and_minimising_flips_it():
+    summary = hand_summary(CANDIDATES)
+    assert best_variant(summary, "revenue").variant == "m3"
+    assert best_variant(summary, "approval_sla_breach_rate", maximize=False).variant == "m4"
+    assert best_variant(summary, "revenue", maximize=False).variant == "legacy"
+
+
+def test_ties_go_to_the_tighter_interval_then_the_name():
+    summary = hand_summary(
+        {
+            "a_wide": {"revenue": (10.0e6, 4e5)},
+            "c_tight": {"revenue": (10.0e6, 1e5)},
+            "b_tight": {"revenue": (10.0e6, 1e5)},
+        }
+    )
+    sel = best_variant(summary, "revenue")
+    assert sel.variant == "b_tight"
+    assert sel.feasible == ["b_tight", "c_tight", "a_wide"]
+
+
+def test_nothing_feasible_gives_no_variant_and_every_reason():
+    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.02)})
+    assert sel.variant is None
+    assert sel.feasible == []
+    assert set(sel.rejected) == set(CANDIDATES)
+    assert all("above max 0.02" in r for r in sel.rejected.values())
+    text = sel.describe()
+    assert text.startswith("No variant meets approval_sla_breach_rate <= 0.02")
+    assert "0 of 5 variants" in text
+
+
+def test_a_missing_interval_fails_a_constraint():
+    summary = hand_summary(CANDIDATES)
+    summary.loc[(summary["variant"] == "m4") & (summary["metric"] == "approval_sla_breach_rate"), "ci_high"] = math.nan
+    sel = best_variant(summary, "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    assert sel.variant == "m2"
+    assert "no 95% CI" in sel.rejected["m4"]
+
+
+def test_describe_names_the_choice_its_interval_the_constraint_and_the_count():
+    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    assert sel.describe() == (
+        "Highest revenue under approval_sla_breach_rate <= 0.05 (95% CI upper bound): "
+        "'m4' with revenue 10.4M [10.1M, 10.7M] (95% CI); 2 of 5 variants meet the constraints."
+    )
+
+
+def test_inverted_bounds_and_unknown_metrics_are_errors():
+    summary = hand_summary(CANDIDATES)
+    with pytest.raises(ValueError, match=r"min 0\.1 is above max 0\.05"):
+        best_variant(summary, "revenue", constraints={"approval_sla_breach_rate": (0.1, 0.05)})
+    with pytest.raises(ValueError, match="profit"):
+        best_variant(summary, "profit")
+    with pytest.raises(ValueError, match="win_rate"):
+        best_variant(summary, "revenue", constraints={"win_rate": (0.2, None)})
+
+
+# --- sweep table ------------------------------------------------------------------------------
+
+
+def test_sweep_table_puts_the_baseline_first_then_sorts_by_parameters(grid2):
+    summary, comparison, params = grid2
+    table = sweep_table(summary, comparison, params, METRICS)
+    assert list(table.index) == [
+        "legacy",
+        "managers=1,escalate=1.0",
+        "managers=1,escalate=4.0",
+        "managers=2,escalate=1.0",
+        "managers=2,escalate=4.0",
+        "managers=3,escalate=1.0",
+        "managers=3,escalate=4.0",
+    ]
+    assert list(table.columns) == [
+        MANAGERS,
+        ESCALATE,
+        "revenue",
+        "revenue_ci_low",
+        "revenue_ci_high",
+        "revenue_uplift",
+        "approval_sla_breach_rate",
+        "approval_sla_breach_rate_ci_low",
+        "approval_sla_breach_rate_ci_high",
+        "approval_sla_breach_rate_uplift",
+    ]
+    row = summary[(summary["variant"] == "managers=2,escalate=4.0") & (summary["metric"] == "revenue")].iloc[0]
+    assert table.loc["managers=2,escalate=4.0", "revenue_ci_high"] == pytest.approx(row["ci_high"])
+    assert math.isnan(table.loc["legacy", "revenue_uplift"])
+    assert table.loc["managers=3,escalate=1.0", "revenue_uplift"] == pytest.approx(
+        comparison.set_index(["variant", "metric"]).loc[("managers=3,escalate=1.0", "revenue"), "uplift"]
+    )
+
+
+def test_sweep_table_sorts_numbers_as_numbers_and_has_no_uplift_without_a_comparison(grid1):
+    summary, comparison, params = grid1
+    assert list(sweep_table(summary, comparison, params, ["revenue"]).index) == [
+        "legacy",
+        "leads=80",
+        "leads=100",
+        "leads=120",
+    ]
+    table = sweep_table(summary, pd.DataFrame(), params, ["revenue"])
+    assert list(table.columns) == [LEADS, "revenue", "revenue_ci_low", "revenue_ci_high"]
+    assert list(table.index) == ["leads=80", "leads=100", "leads=120", "legacy"]  # no baseline known: NaN last
+
+
+def test_sweep_table_without_a_grid_is_the_baseline_then_the_rest_by_name():
+    table = replications({"optimised": (1.02e7, 0.03), "legacy": (9.0e6, 0.12), "esign": (9.6e6, 0.1)})
+    summary, comparison = summarise(table, METRICS), compare_to_baseline(table, "legacy", METRICS)
+    out = sweep_table(summary, comparison, pd.DataFrame(), ["revenue"])
+    assert list(out.index) == ["legacy", "esign", "optimised"]
+    assert list(out.columns) == ["revenue", "revenue_ci_low", "revenue_ci_high", "revenue_uplift"]
+    assert out.loc["optimised", "revenue_uplift"] == pytest.approx(1.02e7 / 9.0e6 - 1, abs=0.03)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def labelled_lines(fig: Figure) -> dict[str, object]:
+    ax = fig.axes[0]
+    return {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+
+
+def test_metric_vs_parameter_draws_a_line_per_group_and_the_baseline(grid2):
+    summary, _, params = grid2
+    fig = metric_vs_parameter_figure(summary, params, "revenue", MANAGERS, ESCALATE, baseline="legacy")
+    assert isinstance(fig, Figure)
+    lines = labelled_lines(fig)
+    assert set(lines) == {"1", "4", "baseline (legacy)"}
+    assert list(lines["1"].get_xdata()) == [1.0, 2.0, 3.0]
+    legacy = summary[(summary["variant"] == "legacy") & (summary["metric"] == "revenue")]["mean"].iloc[0]
+    assert lines["baseline (legacy)"].get_ydata()[0] == pytest.approx(legacy)
+    assert lines["baseline (legacy)"].get_linestyle() == "--"
+    ax = fig.axes[0]
+    assert "revenue" in ax.get_title()
+    assert "managers" in ax.get_title()
+    assert ax.get_xlabel() == MANAGERS
+
+
+def test_metric_vs_parameter_sorts_x_numerically_and_skips_the_off_grid_baseline(grid1):
+    summary, _, params = grid1
+    fig = metric_vs_parameter_figure(summary, params, "approval_sla_breach_rate", LEADS)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 1
+    assert list(lines[0].get_xdata()) == [80.0, 100.0, 120.0]
+    assert lines[0].get_ydata()[0] == pytest.approx(0.05, abs=0.01)
+
+
+def test_metric_vs_parameter_splits_lines_by_the_remaining_parameters():
+    rows, params = {}, {}
+    for managers in (1, 2):
+        for escalate in (1.0, 4.0):
+            for channel in ("web", "phone"):
+                name = f"m={managers},e={escalate},ch={channel}"
+                rows[name] = {"revenue": (10e6 + 1e5 * managers - 1e4 * escalate, 1e5)}
+                params[name] = {MANAGERS: managers, ESCALATE: escalate, "market.channel": channel}
+    summary, variant_params = hand_summary(rows), pd.DataFrame.from_dict(params, orient="index")
+    lines = labelled_lines(metric_vs_parameter_figure(summary, variant_params, "revenue", MANAGERS))
+    assert len(lines) == 4
+    assert "escalate_after_hours=1, channel=phone" in lines
+    by_channel = labelled_lines(metric_vs_parameter_figure(summary, variant_params, "revenue", "market.channel"))
+    assert len(by_channel) == 4
+    ticks = [
+        t.get_text()
+        for t in metric_vs_parameter_figure(summary, variant_params, "revenue", "market.channel")
+        .axes[0]
+        .get_xticklabels()
+    ]
+    assert ticks == ["web", "phone"]  # grid order for text values
+
+
+def test_metric_vs_parameter_rejects_an_unswept_parameter(grid1):
+    summary, _, params = grid1
+    with pytest.raises(ValueError, match=r"team\.reps"):
+        metric_vs_parameter_figure(summary, params, "revenue", "team.reps")
+
+
+def test_tradeoff_figure_joins_the_front_and_marks_baseline_and_choice(grid2):
+    summary, _, _ = grid2
+    front = pareto_front(summary, "approval_sla_breach_rate", "revenue")
+    assert front  # the grid has a non-empty front
+    fig = tradeoff_figure(
+        summary, "approval_sla_breach_rate", "revenue", front=front, highlight=front[0], baseline="legacy"
+    )
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    means = summary[summary["metric"] == "approval_sla_breach_rate"].set_index("variant")["mean"]
+    front_line = next(
+        line for line in ax.get_lines() if len(line.get_xdata()) == len(front) and line.get_linestyle() == "-"
+    )
+    assert list(front_line.get_xdata()) == pytest.approx(sorted(means[front]))
+    labels = {t.get_text() for t in ax.texts}
+    assert labels == set(front)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "baseline: legacy" in legend
+    assert f"selected: {front[0]}" in legend
+
+
+def test_tornado_puts_the_largest_swing_on_top_and_labels_the_values(sensitivity):
+    fig = tornado_figure(sensitivity, "revenue", "managers=2,escalate=1.0")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["team.reps", LEADS, "behaviour.beta"]  # bottom to top: swing 0.9M, 2M, 6M
+    texts = {t.get_text() for t in ax.texts}
+    assert {"beta=0", "beta=1.7", "reps=4", "reps=8", "leads_per_week=80", "leads_per_week=120"} <= texts
+    default = [line for line in ax.get_lines() if list(line.get_xdata()) == [10.0e6, 10.0e6]]
+    assert default
+    legend = {t.get_text(): h for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles, strict=True)}
+    low, high = legend["low value"].get_facecolor(), legend["high value"].get_facecolor()
+    assert low != high
+    assert {bar.get_facecolor() for bar in ax.patches} == {low, high}
+    assert len(ax.patches) == 6  # a low and a high half per parameter
+    assert "Sensitivity of revenue" in ax.get_title()
+
+
+def test_tornado_rejects_a_variant_without_rows(sensitivity):
+    with pytest.raises(ValueError, match="legacy"):
+        tornado_figure(sensitivity, "revenue", "legacy")
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def written(paths: list[Path], out_dir: Path) -> set[str]:
+    assert all(p.parent == out_dir and p.read_bytes()[:8] == PNG_MAGIC for p in paths)
+    assert {p.name for p in out_dir.iterdir()} == {p.name for p in paths}
+    return {p.name for p in paths}
+
+
+def test_write_sweep_plots_two_parameter_grid_with_sensitivity(grid2, sensitivity, tmp_path):
+    summary, comparison, params = grid2
+    selection = best_variant(summary, "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    paths = write_sweep_plots(
+        summary,
+        comparison,
+        params,
+        metrics=METRICS,
+        tradeoff=("approval_sla_breach_rate", "revenue"),
+        selection=selection,
+        baseline="legacy",
+        sensitivity=sensitivity,
+        out_dir=tmp_path,
+    )
+    assert written(paths, tmp_path) == {f"vs_{p}_{m}.png" for p in (MANAGERS, ESCALATE) for m in METRICS} | {
+        "tradeoff_approval_sla_breach_rate_revenue.png",
+        "tornado_revenue.png",
+        "tornado_revenue_uplift.png",
+        "tornado_approval_sla_breach_rate.png",
+    }
+
+
+def test_write_sweep_plots_one_parameter_grid_without_sensitivity(grid1, tmp_path):
+    summary, comparison, params = grid1
+    paths = write_sweep_plots(
+        summary,
+        comparison,
+        params,
+        metrics=["revenue"],
+        tradeoff=None,
+        selection=None,
+        baseline="legacy",
+        sensitivity=None,
+        out_dir=tmp_path / "plots",
+    )
+    assert written(paths, tmp_path / "plots") == {"vs_market.leads_per_week_revenue.png"}
+
+
+def test_write_sweep_plots_without_a_grid_names_tornados_per_variant(sensitivity, tmp_path):
+    table = replications({"legacy": (9.0e6, 0.12), "optimised": (1.02e7, 0.03)})
+    summary, comparison = summarise(table, METRICS), compare_to_baseline(table, "legacy", METRICS)
+    other = sensitivity.assign(variant="legacy")
+    paths = write_sweep_plots(
+        summary,
+        comparison,
+        pd.DataFrame(),
+        metrics=["revenue"],
+        tradeoff=("approval_sla_breach_rate", "revenue"),
+        selection=Selection("optimised", "revenue", True, {}, ["optimised", "legacy"], {}),
+        baseline="legacy",
+        sensitivity=pd.concat([sensitivity, other]),
+        out_dir=tmp_path,
+    )
+    assert written(paths, tmp_path) == {
+        "tradeoff_approval_sla_breach_rate_revenue.png",
+        "tornado_managers_2_escalate_1.0_revenue.png",
+        "tornado_managers_2_escalate_1.0_revenue_uplift.png",
+        "tornado_legacy_revenue.png",
+        "tornado_legacy_revenue_uplift.png",
+    }
+
+
+def test_write_sweep_plots_plots_only_numeric_parameters_of_a_wider_grid(tmp_path):
+    rows, params = {}, {}
+    for managers in (1, 2):
+        for escalate in (1.0, 4.0):
+            for channel in ("web", "phone"):
+                name = f"m={managers},e={escalate},ch={channel}"
+                rows[name] = {"revenue": (10e6 + 1e5 * managers, 1e5)}
+                params[name] = {MANAGERS: managers, ESCALATE: escalate, "market.channel": channel}
+    paths = write_sweep_plots(
+        hand_summary(rows),
+        pd.DataFrame(),
+        pd.DataFrame.from_dict(params, orient="index"),
+        metrics=["revenue"],
+        tradeoff=None,
+        selection=None,
+        baseline="none",
+        sensitivity=None,
+        out_dir=tmp_path,
+    )
+    assert written(paths, tmp_path) == {f"vs_{MANAGERS}_revenue.png", f"vs_{ESCALATE}_revenue.png"}
+
+
+# --- layering ---------------------------------------------------------------------------------
+
+
+def test_sweep_imports_no_simulation_or_orchestration_package():
+    source = Path(__file__).resolve().parents[2] / "analysis" / "sweep.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported  # the walk found the imports
+    assert not imported & {"simpy", "sim", "experiments", "ray", "mlflow", "hydra", "omegaconf"}
