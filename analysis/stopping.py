@@ -2,8 +2,8 @@
 
 After ``n`` replications with sample standard deviation ``s``, the 95% half-width is
 ``t(n-1) * s / sqrt(n)``. If it is above the target ``h``, the rule asks for enough
-replications to reach it on the current estimate, ``n' = ceil((t * s / h) ** 2)``, within
-the minimum and maximum. The decision depends only on the values, so it is the same
+replications to reach it on the current estimate: the smallest ``n'`` with
+``t(n'-1) * s / sqrt(n') <= h``, within the minimum and maximum. The decision depends only on the values, so it is the same
 whatever order the replications finished in.
 """
 
@@ -54,13 +54,21 @@ def decide(
     if finite.size < 2:
         return StoppingDecision(n, math.inf, half_width, False, n if n >= max_n else min(max_n, max(min_n, n + 2)))
     sd = float(finite.std(ddof=1))
-    t = t_quantile(finite.size, confidence)
-    achieved = t * sd / math.sqrt(finite.size)
+    achieved = t_quantile(finite.size, confidence) * sd / math.sqrt(finite.size)
     target = half_width * abs(float(finite.mean())) if relative else half_width
     if n >= min_n and achieved <= target:
         return StoppingDecision(n, achieved, target, True, n)
     if n >= max_n:
         return StoppingDecision(n, achieved, target, False, n)
-    wanted = math.ceil((t * sd / target) ** 2) if target > 0 else max_n
-    next_n = min(max_n, max(min_n, wanted, n + 1))
+    next_n = min(max_n, max(min_n, _needed(sd, target, confidence, max_n), n + 1))
     return StoppingDecision(n, achieved, target, False, next_n)
+
+
+def _needed(sd: float, target: float, confidence: float, cap: int) -> int:
+    """Smallest n whose interval ``t(n-1) * sd / sqrt(n)`` reaches ``target`` on this sd (at most ``cap``)."""
+    if target <= 0:
+        return cap
+    n = max(2, math.ceil((1.96 * sd / target) ** 2))  # the normal approximation is a lower bound
+    while n < cap and t_quantile(n, confidence) * sd / math.sqrt(n) > target:
+        n += 1
+    return n

@@ -288,14 +288,21 @@ def tradeoff_figure(
             kind = "baseline" if style is _BASELINE_STYLE else "selected"
             ax.plot(row["x_mean"], row["y_mean"], linestyle="none", zorder=5, label=f"{kind}: {name}", **style)
     if labels:
-        for name, row in ordered.iterrows():
+        # Neighbours on the front are often close: alternate the labels' heights.
+        for i, (name, row) in enumerate(ordered.iterrows()):
             ax.annotate(
-                str(name), (row["x_mean"], row["y_mean"]), xytext=(4, 4), textcoords="offset points", fontsize=7
+                str(name).replace(",", "\n"),
+                (row["x_mean"], row["y_mean"]),
+                xytext=(4, 8 if i % 2 == 0 else 34),
+                textcoords="offset points",
+                fontsize=7,
+                va="bottom",
+                arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.5} if i % 2 else None,
             )
     ax.set_xlabel(f"{x_metric} (mean, 95% CI)")
     ax.set_ylabel(f"{y_metric} (mean, 95% CI)")
     ax.set_title(f"Trade-off: {y_metric} against {x_metric}")
-    _legend(fig, ax)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig
 
 

@@ -184,6 +184,8 @@ def execute(
     )
     outcome = _run_sweep(sweep, executor, recorder)
     try:
+        if recorder is not None:
+            recorder.flush()  # a child run that could not be written fails the invocation now
         return _analyse_and_finish(plan, outcome, output_dir, out, executor=executor, store=store, recorder=recorder)
     except BaseException:
         if recorder is not None:

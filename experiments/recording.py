@@ -21,6 +21,11 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "variant"
 
 
+def metric_key(name: str) -> str:
+    """``name`` made valid in an MLflow metric name (no ``=`` or ``,``): ``managers:2 sla:1.5``."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "", name.replace("=", ":").replace(",", " "))
+
+
 def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: str) -> dict[str, float]:
     """A child run's metrics: ``m``, ``m_sd``, ``m_ci_low``, ``m_ci_high``, and against the baseline.
 
@@ -98,7 +103,7 @@ def parent_metrics(comparison: pd.DataFrame, metrics: Sequence[str], best: str |
         return out
     for row in comparison[comparison["metric"].isin(metrics)].to_dict("records"):
         for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
-            out[f"{row['variant']}/{row['metric']}_{column}"] = float(row[column])
+            out[f"{metric_key(row['variant'])}/{row['metric']}_{column}"] = float(row[column])
             if row["variant"] == best:
                 out[f"best/{row['metric']}_{column}"] = float(row[column])
     return out

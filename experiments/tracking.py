@@ -13,9 +13,11 @@ import contextlib
 import json
 import math
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,9 @@ def open_tracker(config: TrackingConfig, experiment_name: str) -> Tracker:
     uri = config.uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(experiment_name)
+    experiment = client.get_experiment_by_name(experiment_name)  # creates a new database
+    if uri.startswith("sqlite:///"):
+        _use_write_ahead_log(Path(uri.removeprefix("sqlite:///")))
     if experiment is None:
         location = None
         if uri.startswith("sqlite:///"):
@@ -73,6 +77,16 @@ def open_tracker(config: TrackingConfig, experiment_name: str) -> Tracker:
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment_id)
     return Tracker(client=client, uri=uri, experiment_id=experiment_id, experiment_name=experiment_name)
+
+
+def _use_write_ahead_log(db: Path) -> None:
+    """Switch a SQLite store to write-ahead logging (kept in the file).
+
+    Each MLflow write is a commit; with the default rollback journal a commit waits for an
+    fsync (about 15 ms here), in WAL mode it does not (about 0.2 ms).
+    """
+    with contextlib.closing(sqlite3.connect(db, timeout=20)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,10 @@ class SweepRecorder:
         self.parent_id: str | None = None
         self.resumed = False
         self._recorded: dict[str, str] = {}
+        # Child runs are written by one background thread while the simulations run: the
+        # driver is idle then, and MLflow's inserts (about 0.1 s per child) overlap them.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-writer")
+        self._pending: list[Future[str]] = []
 
     def open(self, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
         """Create the parent run, or resume the unfinished one with the same key; return its id."""
@@ -150,10 +168,20 @@ class SweepRecorder:
         """Whether ``variant`` already has a finished child run (written before a resume)."""
         return variant in self._recorded
 
-    def record(self, variant: VariantRecord) -> str:
-        """Write ``variant``'s child run in one go; a half-written child is deleted."""
+    def record(self, variant: VariantRecord) -> None:
+        """Queue ``variant``'s child run; it is written in the background, in order."""
         if variant.name in self._recorded:
-            return self._recorded[variant.name]
+            return
+        self._pending.append(self._writer.submit(self._write, variant))
+
+    def flush(self) -> None:
+        """Wait for the queued child runs; raise the first error of any of them."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def _write(self, variant: VariantRecord) -> str:
+        """Write ``variant``'s child run in one go; a half-written child is deleted."""
         client = self.tracker.client
         tags = {"mlflow.parentRunId": str(self.parent_id), **variant.tags}
         if variant.error is not None:
@@ -186,6 +214,8 @@ class SweepRecorder:
         """Write the comparison to the parent run and close it."""
         from mlflow.entities import RunTag  # noqa: PLC0415
 
+        self.flush()
+        self._writer.shutdown()
         client = self.tracker.client
         parent_id = str(self.parent_id)
         _log(client, parent_id, {}, metrics, {}, now=_now())
@@ -198,7 +228,15 @@ class SweepRecorder:
         client.set_terminated(parent_id, status, end_time=_now())
 
     def stop(self, status: str) -> None:
-        """Close the parent as ``KILLED`` or ``FAILED``; the same command resumes it later."""
+        """Close the parent as ``KILLED`` or ``FAILED``; the same command resumes it later.
+
+        Queued child runs are dropped (their results are in the result store); one being
+        written is finished first, so no child is left half-written.
+        """
+        for future in self._pending:
+            future.cancel()
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        self._pending = []
         if self.parent_id is not None:
             with contextlib.suppress(Exception):
                 self.tracker.client.set_terminated(self.parent_id, status, end_time=_now())
@@ -227,10 +265,15 @@ def _log(
         for step, v in enumerate(values)
         if _finite(v)
     ]
-    for chunk in _chunks(param_list, PARAM_BATCH):
-        client.log_batch(run_id, params=chunk)
-    for chunk in _chunks(metric_list, METRIC_BATCH):
-        client.log_batch(run_id, metrics=chunk)
+    # As few calls (one commit each) as MLflow's limits allow: 100 params, 1000 entries per call.
+    params = list(_chunks(param_list, PARAM_BATCH))
+    metrics = list(_chunks(metric_list, METRIC_BATCH - PARAM_BATCH))
+    for i in range(max(len(params), len(metrics))):
+        client.log_batch(
+            run_id,
+            params=params[i] if i < len(params) else [],
+            metrics=metrics[i] if i < len(metrics) else [],
+        )
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

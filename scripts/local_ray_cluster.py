@@ -9,11 +9,13 @@ private directory in /tmp.
 
 It never runs ``ray stop``: that command kills every Ray process on the machine, found by
 process name, including other users' clusters and the test suite's own local Ray. ``stop``
-instead ends the processes whose command line contains this cluster's private directory, the
-PIDs recorded at start, and their descendants (the Ray workers, which rename themselves to
-``ray::IDLE``): SIGTERM first, SIGKILL for whatever is left after a grace period.
+instead ends only this cluster's processes: Ray processes whose command line names its private
+directory or that carry its marker variable in their environment (``ray start`` runs with it and
+every daemon inherits it), the PIDs recorded at start, and their descendants (the Ray workers,
+which rename themselves to ``ray::IDLE``). Like ``ray stop`` it ends raylets first and the GCS
+last, SIGTERM first and SIGKILL for whatever is left after a grace period.
 
-Two details of this machine (see docs in /work/shared/reference/stack.md, "Ray on this machine"):
+Two details of Ray 2.60 on a single Linux host:
 
 - Ray turns on token authentication by default; a node joining without ``RAY_AUTH_MODE=token``
   fails with ``InvalidAuthToken``. Every ``ray start`` and driver here runs with it (the token
@@ -54,7 +56,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 #: Prefix of the private directory of each cluster, below the system temporary directory.
 #: Kept short: Ray's Unix socket paths live below it and must fit in 107 characters.
@@ -102,7 +104,18 @@ def _import_psutil() -> ModuleType:
         return importlib.import_module("psutil")
 
 
-psutil = _import_psutil()
+if TYPE_CHECKING:
+    import psutil
+else:
+    psutil = _import_psutil()
+
+
+def _ray_package_dir() -> str:
+    """The directory of the installed ``ray`` package (its daemons' programs live below it)."""
+    spec = importlib.util.find_spec("ray")
+    if spec is None or spec.origin is None:
+        raise ClusterError("Ray is not installed in this environment")
+    return str(Path(spec.origin).parent) + os.sep
 
 
 @dataclass(frozen=True)
@@ -203,15 +216,19 @@ def wait_for_nodes(address: str, timeout: float) -> list[dict[str, Any]]:
 def cluster_processes(temp_dir: str, recorded: list[Recorded]) -> list[psutil.Process]:
     """Live processes of this cluster, never another's.
 
-    Those with the private directory in their command line or in the :data:`MARKER` variable
-    (``ray start`` passes its environment on to every daemon it spawns; the Ray client server's
-    command line names neither), the PIDs recorded at start, and all their descendants.
+    Ray daemons with the private directory in their command line, processes with it in the
+    :data:`MARKER` variable (``ray start`` passes its environment on to every daemon it spawns;
+    the Ray client server's command line does not name the directory), the PIDs recorded at
+    start, and all their descendants.
     """
     found: dict[int, psutil.Process] = {}
+    ray_dir = _ray_package_dir()
     for proc in psutil.process_iter(["cmdline", "environ"]):
         cmdline = proc.info.get("cmdline") or []
         environ = proc.info.get("environ") or {}
-        if environ.get(MARKER) == temp_dir or any(temp_dir in part for part in cmdline):
+        # A Ray daemon names its program under the ray package; `less .../raylet.out` is not ours to end.
+        is_ray = any(part.startswith(ray_dir) for part in cmdline[:3])
+        if environ.get(MARKER) == temp_dir or (is_ray and any(temp_dir in part for part in cmdline)):
             found[proc.pid] = proc
     for rec in recorded:
         with contextlib.suppress(psutil.Error):
@@ -230,7 +247,7 @@ def describe(proc: psutil.Process) -> Recorded | None:
     """``proc`` as a state-file record, or None if it has gone."""
     try:
         cmdline = proc.cmdline()
-        name = " ".join(cmdline)[:120] if cmdline else proc.name()
+        name = " ".join(cmdline)[:120].strip() if cmdline else proc.name()
         return Recorded(proc.pid, proc.create_time(), name)
     except psutil.Error:
         return None

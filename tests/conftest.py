@@ -51,11 +51,12 @@ def mlflow_runs(uri: str, experiment: str) -> list:
 
 
 def small_plan(*overrides: str):
-    """A validated plan of the default experiment at test size (no tracking unless overridden)."""
+    """A validated plan of the default experiment at test size; tracked only if a tracking.uri is given."""
     from experiments.app import plan
     from experiments.compose import compose_config
 
-    every = [*SMALL, "tracking.enabled=false", *overrides]
+    tracked = any(o.startswith("tracking.uri=") for o in overrides)
+    every = [*SMALL, f"tracking.enabled={str(tracked).lower()}", *overrides]
     return plan(compose_config(every), every)
 
 
