@@ -3,8 +3,8 @@
 After ``n`` replications with sample standard deviation ``s``, the 95% half-width is
 ``t(n-1) * s / sqrt(n)``. If it is above the target ``h``, the rule asks for enough
 replications to reach it on the current estimate: the smallest ``n'`` with
-``t(n'-1) * s / sqrt(n') <= h``, within the minimum and maximum. The decision depends only on the values, so it is the same
-whatever order the replications finished in.
+``t(n'-1) * s / sqrt(n') <= h``, within the minimum and maximum. The decision depends only
+on the values, so it is the same whatever order the replications finished in.
 """
 
 from __future__ import annotations
