@@ -257,7 +257,7 @@ def _analyse_and_finish(
         output_dir=output_dir,
     )
     failed = outcome.failed
-    lines = report_lines(plan, summary, comparison, selection, outcome)
+    lines = report_lines(plan, summary, comparison, selection, outcome, sensitivity=sensitivity)
     hint = None
     if recorder is not None:
         note = "\n".join([experiment.description, "", "```", *lines, "```"])
@@ -344,7 +344,7 @@ def _sensitivity(
             store=store,
         ).run()
         default = (missing.runs[target.name].ordered()[:k], missing.runs[baseline.name].ordered()[:k])
-    return sensitivity_table(target, default, probe_runs, all_probes, settings.metrics)
+    return sensitivity_table(target, default=default, runs=probe_runs, all_probes=all_probes, metrics=settings.metrics)
 
 
 def _ray_executor(config: RayConfig) -> Executor:

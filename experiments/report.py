@@ -61,7 +61,15 @@ def summary_lines(
     return lines
 
 
-def report_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, outcome: Any) -> list[str]:
+def report_lines(
+    plan: Any,
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    selection: Any,
+    outcome: Any,
+    *,
+    sensitivity: pd.DataFrame | None = None,
+) -> list[str]:
     """The report printed at the end of a run and stored on the parent run."""
     experiment = plan.experiment
     runs = outcome.runs
@@ -85,6 +93,7 @@ def report_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, sel
         )
     if selection is not None:
         lines.append(selection.describe())
+    lines += stability_warnings(outcome, sensitivity)
     reused = sum(r.cached for r in runs.values())
     if reused:
         lines.append(f"{reused} replications were taken from the result store (earlier identical runs)")
@@ -120,4 +129,32 @@ def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, sele
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("mean [95% CI] over replications; * best under the constraints; changes paired by replication")
+    return lines
+
+
+#: A run that leaves more of its cohort than this open at the end did not reach a steady state.
+UNSTABLE_IN_FLIGHT_SHARE = 0.01
+
+
+def stability_warnings(outcome: Any, sensitivity: pd.DataFrame | None) -> list[str]:
+    """Warnings for variants (and sensitivity levels) whose queues did not keep up."""
+    lines = []
+    for run in outcome.runs.values():
+        results = run.ordered() if run.error is None else []
+        leads = sum(r.metrics.get("leads", 0.0) for r in results)
+        open_ = sum(r.metrics.get("in_flight", 0.0) for r in results)
+        if leads and open_ / leads > UNSTABLE_IN_FLIGHT_SHARE:
+            lines.append(
+                f"WARNING {run.name}: {open_ / leads:.1%} of cohort leads are still open at the end; a queue "
+                "(e.g. the approval window) cannot keep up, so the figures depend on the run length"
+            )
+    if sensitivity is not None and not sensitivity.empty:
+        shares = sensitivity[sensitivity["metric"].isin(["in_flight_share", "baseline_in_flight_share"])]
+        flagged = shares[shares["mean"] > UNSTABLE_IN_FLIGHT_SHARE]
+        lines.extend(
+            f"WARNING sensitivity {row['parameter']}={row['value']:g}: "
+            f"{'the baseline' if row['metric'].startswith('baseline') else row['variant']} leaves {row['mean']:.1%} "
+            "of its cohort open (not a steady state); read that end of the tornado bar with care"
+            for row in flagged.to_dict("records")
+        )
     return lines

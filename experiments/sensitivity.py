@@ -22,6 +22,13 @@ from salesboost.results import RunResult
 from salesboost.scenario import Scenario
 
 LEVELS = ("low", "high")
+#: Share of cohort leads still open at the end: above a percent or so, a queue did not keep up.
+IN_FLIGHT = "in_flight_share"
+
+
+def _in_flight_share(result: RunResult) -> float:
+    leads = result.metrics.get("leads", 0.0)
+    return result.metrics.get("in_flight", 0.0) / leads if leads else 0.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ def probes(
 
 def sensitivity_table(
     target: Variant,
+    *,
     default: tuple[Sequence[RunResult], Sequence[RunResult]],
     runs: Mapping[str, Sequence[RunResult]],
     all_probes: Sequence[Probe],
@@ -86,7 +94,9 @@ def sensitivity_table(
 
     ``default`` holds the variant's and the baseline's replications 0..k-1 at the configured
     values; ``runs`` the results of each probe by its variant name. For each metric ``m`` the
-    table has ``m`` (the variant's mean) and ``m_uplift`` (its paired uplift on the baseline).
+    table has ``m`` (the variant's mean) and ``m_uplift`` (its paired uplift on the baseline),
+    and ``in_flight_share`` / ``baseline_in_flight_share``, the share of the variant's and the
+    baseline's cohort still open at the end (baseline: the variant it is compared with).
     """
     rows = []
     pairs: dict[tuple[str, str], dict[str, Sequence[RunResult]]] = {}
@@ -95,6 +105,20 @@ def sensitivity_table(
         pairs.setdefault((probe.parameter, probe.level), {})[probe.role] = runs.get(probe.variant.name, [])
         values[(probe.parameter, probe.level)] = probe.value
     for (parameter, level), sides in pairs.items():
+        for role, metric in (("variant", IN_FLIGHT), ("baseline", f"baseline_{IN_FLIGHT}")):
+            share = mean_interval([_in_flight_share(r) for r in sides[role]])
+            rows.append(
+                {
+                    "parameter": parameter,
+                    "level": level,
+                    "value": values[(parameter, level)],
+                    "variant": target.name,
+                    "metric": metric,
+                    "mean": share.value,
+                    "ci_low": share.ci_low,
+                    "ci_high": share.ci_high,
+                }
+            )
         where = {"parameter": parameter, "level": level, "value": values[(parameter, level)], "variant": target.name}
         rows += _rows(where, sides["variant"], sides["baseline"], metrics)
         if level == LEVELS[0]:
