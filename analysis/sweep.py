@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from analysis.selection import Selection, format_number, metric_frame, pareto_front
 
 _BASELINE_COLOUR = "#7f7f7f"
 _FRONT_COLOUR = "#1f77b4"
@@ -41,14 +42,6 @@ _ESTIMATE = ("mean", "ci_low", "ci_high")
 
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-
-def _metric_frame(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One metric of the summary: index variant, columns ``mean, ci_low, ci_high``."""
-    rows = summary[summary["metric"] == metric]
-    if rows.empty:
-        raise ValueError(f"metric {metric!r} is not in the summary (has: {sorted(set(summary['metric']))})")
-    return rows.drop_duplicates("variant").set_index("variant")[list(_ESTIMATE)].astype(float)
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -77,16 +70,6 @@ def _format_value(value: object) -> str:
     if isinstance(value, int | float | np.integer | np.floating):
         return f"{float(value):.6g}" if math.isfinite(value) else "n/a"
     return str(value)
-
-
-def _format_number(value: float, digits: int = 3) -> str:
-    """A metric value with ``digits`` significant digits; thousands as k, M and B."""
-    if not math.isfinite(value):
-        return "n/a"
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.{digits}g}{suffix}"
-    return f"{value:.{digits}g}"
 
 
 def _file_name(*parts: str) -> str:
@@ -150,7 +133,7 @@ def metric_vs_parameter_figure(
     for column in (x, group):
         if column is not None and column not in variant_params.columns:
             raise ValueError(f"parameter {column!r} is not swept (swept: {list(variant_params.columns)})")
-    estimates = _metric_frame(summary, metric)
+    estimates = metric_frame(summary, metric)
     data = variant_params.join(estimates, how="inner")
     data = data[data[x].notna()]
     numeric_x = _is_numeric(variant_params[x])
@@ -235,31 +218,6 @@ def _errors(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 # --- trade-offs -------------------------------------------------------------------------------
 
 
-def pareto_front(
-    summary: pd.DataFrame, x_metric: str, y_metric: str, *, x_better: int = -1, y_better: int = 1
-) -> list[str]:
-    """Variants whose means no other variant beats on both metrics, sorted by the x mean.
-
-    ``*_better`` is -1 when lower is better and +1 when higher is better. A variant is
-    dominated by one at least as good on both and strictly better on one, so variants
-    with equal means on both metrics are all kept. Variants missing either mean are left out.
-    """
-    for better in (x_better, y_better):
-        if better not in (-1, 1):
-            raise ValueError(f"better must be -1 (lower) or +1 (higher), got {better!r}")
-    means = pd.concat(
-        [_metric_frame(summary, x_metric)["mean"].rename("x"), _metric_frame(summary, y_metric)["mean"].rename("y")],
-        axis=1,
-    ).dropna()
-    a = means["x"].to_numpy() * x_better
-    b = means["y"].to_numpy() * y_better
-    at_least = (a[None, :] >= a[:, None]) & (b[None, :] >= b[:, None])
-    strictly = (a[None, :] > a[:, None]) | (b[None, :] > b[:, None])
-    front = means[~(at_least & strictly).any(axis=1)]
-    front = front.assign(_name=front.index.astype(str)).sort_values(["x", "_name"])
-    return [str(v) for v in front.index]
-
-
 def tradeoff_figure(
     summary: pd.DataFrame,
     x_metric: str,
@@ -272,7 +230,7 @@ def tradeoff_figure(
 ) -> Figure:
     """Every variant's two means with 95% CI error bars; the front joined, baseline and ``highlight`` marked."""
     points = pd.concat(
-        [_metric_frame(summary, x_metric).add_prefix("x_"), _metric_frame(summary, y_metric).add_prefix("y_")], axis=1
+        [metric_frame(summary, x_metric).add_prefix("x_"), metric_frame(summary, y_metric).add_prefix("y_")], axis=1
     )
     points = points[points["x_mean"].notna() & points["y_mean"].notna()]
     on_front = points.index.isin(front)
@@ -346,130 +304,6 @@ def _scatter_with_errors(ax: Axes, points: pd.DataFrame, *, colour: str, label: 
 # --- choosing a variant -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Selection:
-    """The best variant under constraints, with the feasible set and why the others failed."""
-
-    variant: str | None
-    objective: str
-    maximize: bool
-    constraints: dict[str, tuple[float | None, float | None]]
-    feasible: list[str]  # best first
-    rejected: dict[str, str]  # variant -> why it failed, one line
-    estimate: tuple[float, float, float] | None = None  # objective (mean, ci_low, ci_high) of ``variant``
-
-    def describe(self) -> str:
-        """One paragraph in plain English: the choice, the constraints and how many variants met them."""
-        total = len(self.feasible) + len(self.rejected)
-        goal = f"{'Highest' if self.maximize else 'Lowest'} {self.objective}"
-        condition = f" under {_describe_constraints(self.constraints)}" if self.constraints else ""
-        if self.variant is None:
-            if self.constraints:
-                text = f"No variant meets {_describe_constraints(self.constraints)}: 0 of {total} variants qualify."
-            else:
-                text = f"No variant has a {self.objective} mean ({total} variants checked)."
-            if self.rejected:
-                first, reason = next(iter(self.rejected.items()))
-                text += f" For example '{first}': {reason}."
-            return text
-        mean, low, high = self.estimate or (math.nan, math.nan, math.nan)
-        value = f"{_format_number(mean)} [{_format_number(low)}, {_format_number(high)}]"
-        count = (
-            f"{len(self.feasible)} of {total} variants meet the constraints"
-            if self.constraints
-            else f"{total} variants compared"
-        )
-        return f"{goal}{condition}: '{self.variant}' with {self.objective} {value} (95% CI); {count}."
-
-
-def _describe_constraints(constraints: Mapping[str, tuple[float | None, float | None]]) -> str:
-    """Constraints as text, e.g. ``x <= 0.05 (95% CI upper bound)``, joined by ``and``."""
-    parts = []
-    for metric, (low, high) in constraints.items():
-        if low is not None and high is not None:
-            parts.append(f"{low:g} <= {metric} <= {high:g} (whole 95% CI)")
-        elif high is not None:
-            parts.append(f"{metric} <= {high:g} (95% CI upper bound)")
-        elif low is not None:
-            parts.append(f"{metric} >= {low:g} (95% CI lower bound)")
-    return " and ".join(parts) or "no constraints"
-
-
-def best_variant(
-    summary: pd.DataFrame,
-    objective: str,
-    *,
-    maximize: bool = True,
-    constraints: Mapping[str, tuple[float | None, float | None]] = {},
-) -> Selection:
-    """The variant with the best ``objective`` mean among those whose intervals meet every constraint.
-
-    ``constraints`` maps a metric to ``(min, max)``, either bound ``None``. A variant is feasible
-    when its 95% CI lower bound is ``>= min`` and its upper bound ``<= max``; a missing interval
-    fails. Ties on the mean go to the tighter objective interval, then to the first name.
-    """
-    for metric, (low, high) in constraints.items():
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"constraint on {metric!r}: min {low} is above max {high}")
-    goal = _metric_frame(summary, objective)
-    bounded = {metric: _metric_frame(summary, metric) for metric in constraints}
-    feasible, rejected = [], {}
-    for variant in goal.index:
-        reasons = [_objective_reason(objective, goal.loc[variant])]
-        for metric, bounds in constraints.items():
-            estimate = bounded[metric].loc[variant] if variant in bounded[metric].index else None
-            reasons.append(_constraint_reason(metric, estimate, bounds))
-        failed = [r for r in reasons if r]
-        if failed:
-            rejected[str(variant)] = "; ".join(failed)
-        else:
-            feasible.append(str(variant))
-    sign = -1.0 if maximize else 1.0
-    feasible.sort(key=lambda v: (sign * goal.loc[v, "mean"], _width(goal.loc[v]), v))
-    chosen = feasible[0] if feasible else None
-    estimate = _triple(goal.loc[chosen]) if chosen is not None else None
-    return Selection(chosen, objective, maximize, dict(constraints), feasible, rejected, estimate)
-
-
-def _triple(row: pd.Series) -> tuple[float, float, float]:
-    """``(mean, ci_low, ci_high)`` of a summary row."""
-    return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
-
-
-def _objective_reason(objective: str, row: pd.Series) -> str:
-    """Why a variant cannot be ranked on the objective, or ``""``."""
-    return "" if math.isfinite(row["mean"]) else f"{objective} has no mean"
-
-
-def _constraint_reason(metric: str, row: pd.Series | None, bounds: tuple[float | None, float | None]) -> str:
-    """Why a variant fails one constraint (its interval bound against the limit), or ``""``."""
-    low, high = bounds
-    if row is None:
-        return f"{metric} is not reported"
-    failed = []
-    for limit, end, side, bad in ((low, "ci_low", "lower", "below min"), (high, "ci_high", "upper", "above max")):
-        if limit is None:
-            continue
-        value = row[end]
-        if not math.isfinite(value):
-            failed.append(f"{metric} has no 95% CI (mean {_format_number(row['mean'], 4)}; needs a {side} bound)")
-        elif (value < limit) if end == "ci_low" else (value > limit):
-            failed.append(
-                f"{metric} 95% CI {side} bound {_format_number(value, 4)} is {bad} {limit:g}"
-                f" (mean {_format_number(row['mean'], 4)})"
-            )
-    return "; ".join(failed)
-
-
-def _width(row: pd.Series) -> float:
-    """Width of an interval; missing intervals count as infinitely wide."""
-    width = row["ci_high"] - row["ci_low"]
-    return float(width) if math.isfinite(width) else math.inf
-
-
-# --- sensitivity ------------------------------------------------------------------------------
-
-
 def tornado_figure(sensitivity: pd.DataFrame, metric: str, variant: str, *, title: str | None = None) -> Figure:
     """Per parameter, bars from the default mean of ``metric`` to its low- and high-level means.
 
@@ -495,7 +329,7 @@ def tornado_figure(sensitivity: pd.DataFrame, metric: str, variant: str, *, titl
                 labelled.add(level)
             _annotate_end(ax, y, base, bar, level, name=names[str(parameter)])
     if math.isfinite(centre):
-        ax.axvline(centre, color="black", linewidth=1, label=f"default ({_format_number(centre, 4)})")
+        ax.axvline(centre, color="black", linewidth=1, label=f"default ({format_number(centre, 4)})")
     ax.set_yticks(range(len(bars)), labels=list(bars.index))
     ax.margins(x=0.25)
     ax.set_xlabel(f"{metric} (mean, 95% CI at the bar ends)")
@@ -579,7 +413,7 @@ def sweep_table(
     uplift_metrics = set(comparison["metric"]) if not comparison.empty else set()
     columns: dict[str, pd.Series] = {}
     for metric in metrics:
-        estimates = _metric_frame(summary, metric).reindex(variants)
+        estimates = metric_frame(summary, metric).reindex(variants)
         columns[metric] = estimates["mean"]
         columns[f"{metric}_ci_low"] = estimates["ci_low"]
         columns[f"{metric}_ci_high"] = estimates["ci_high"]

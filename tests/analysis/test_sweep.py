@@ -12,11 +12,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from analysis.compare import compare_to_baseline, summarise
+from analysis.selection import Selection, best_variant, pareto_front
 from analysis.sweep import (
-    Selection,
-    best_variant,
     metric_vs_parameter_figure,
-    pareto_front,
     sweep_table,
     tornado_figure,
     tradeoff_figure,

@@ -1,0 +1,156 @@
+"""What an experiment leaves in its output directory: tables, JSON, configs and plots.
+
+Every file is written to a temporary name and renamed, so a crash never leaves a truncated
+one. The same files go to the parent MLflow run as artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from salesboost.metrics import METRIC_NAMES
+
+if TYPE_CHECKING:
+    from analysis.selection import Selection
+    from experiments.app import Plan
+    from experiments.scheduler import SweepOutcome
+
+#: Variants drawn individually in the distribution, funnel and uplift plots.
+MAX_PLOTTED_VARIANTS = 6
+
+
+def _plotted(plan: Plan, summary: pd.DataFrame, selection: Selection) -> list[str]:
+    """The variants drawn one by one: all of them if few, else the baseline, the best and the top few."""
+    names = [v.name for v in plan.variants if v.name in set(summary["variant"])]
+    if len(names) <= MAX_PLOTTED_VARIANTS:
+        return names
+    report = plan.experiment.report
+    ranked = summary[summary["metric"] == report.objective].sort_values("mean", ascending=not report.maximize)
+    keep = [names[0], *([selection.variant] if selection.variant else [])]
+    for name in ranked["variant"]:
+        if len(keep) >= MAX_PLOTTED_VARIANTS:
+            break
+        if name not in keep:
+            keep.append(name)
+    return [n for n in names if n in keep]
+
+
+def write_outputs(
+    plan: Plan,
+    outcome: SweepOutcome,
+    *,
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    selection: Selection,
+    sensitivity: pd.DataFrame | None,
+    output_dir: Path,
+) -> dict[str, Path]:
+    """Write tables, configs and plots to ``output_dir``; return them by their relative names."""
+    from analysis.plots import write_report_plots  # noqa: PLC0415 - matplotlib only when writing
+    from analysis.sweep import write_sweep_plots  # noqa: PLC0415
+    from experiments.recording import safe_name  # noqa: PLC0415
+
+    experiment = plan.experiment
+    texts = {
+        "config.yaml": plan.config_yaml,
+        "summary.csv": summary.to_csv(index=False),
+        "comparison.csv": comparison.to_csv(index=False),
+        "replications.csv": table.to_csv(index=False),
+        "summary.json": json.dumps(
+            _finite_or_none(_summary_json(plan, outcome, summary, comparison, selection)), indent=2
+        ),
+    }
+    if sensitivity is not None:
+        texts["sensitivity.csv"] = sensitivity.to_csv(index=False)
+    for variant in plan.variants:
+        texts[f"variants/{safe_name(variant.name)}.yaml"] = OmegaConf.to_yaml(OmegaConf.create(variant.config))
+    written = {}
+    for name, text in texts.items():
+        written[name] = _atomic_write(output_dir / name, lambda path, t=text: path.write_text(t))
+    written["replications.parquet"] = _atomic_write(
+        output_dir / "replications.parquet", lambda path: table.to_parquet(path, index=False)
+    )
+    plotted = _plotted(plan, summary, selection)
+    subset = {n: outcome.runs[n].ordered() for n in plotted}
+    plots = write_report_plots(
+        subset,
+        table[table["variant"].isin(plotted)],
+        comparison[comparison["variant"].isin(plotted)] if not comparison.empty else comparison,
+        baseline=plan.variants[0].name,
+        metrics=experiment.report.metrics,
+        out_dir=output_dir / "plots",
+    )
+    params = pd.DataFrame.from_dict(plan.grid, orient="index") if plan.grid else pd.DataFrame()
+    tradeoff = experiment.report.tradeoff
+    plots += write_sweep_plots(
+        summary,
+        comparison,
+        params,
+        metrics=experiment.report.metrics,
+        tradeoff=(tradeoff.x, tradeoff.y) if tradeoff else None,
+        tradeoff_better=(tradeoff.x_better, tradeoff.y_better) if tradeoff else (-1, 1),
+        selection=selection,
+        baseline=plan.variants[0].name,
+        sensitivity=sensitivity,
+        out_dir=output_dir / "plots",
+    )
+    written.update({f"plots/{p.name}": p for p in plots})
+    return written
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    write(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _summary_json(
+    plan: Plan, outcome: SweepOutcome, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Selection
+) -> dict[str, object]:
+    from analysis.compare import COMPARISON_FIELDS, SUMMARY_FIELDS, nested  # noqa: PLC0415
+
+    experiment = plan.experiment
+    return {
+        "experiment": experiment.name,
+        "baseline": experiment.baseline,
+        "seed": experiment.seed,
+        "overrides": list(plan.overrides),
+        "variants": {
+            v.name: {
+                "overrides": list(v.overrides),
+                "grid": plan.grid.get(v.name, {}),
+                "replications": len(outcome.runs[v.name].results),
+                "from_store": outcome.runs[v.name].cached,
+                "adaptive_reached": (d := outcome.runs[v.name].decision) and d.reached,
+                "error": outcome.runs[v.name].error,
+            }
+            for v in plan.variants
+        },
+        "best": {"variant": selection.variant, "explanation": selection.describe()},
+        "metrics": list(METRIC_NAMES),
+        "summary": nested(summary, SUMMARY_FIELDS),
+        "vs_baseline": nested(comparison, COMPARISON_FIELDS) if not comparison.empty else {},
+    }
+
+
+def _finite_or_none(value: object) -> object:
+    """``value`` with NaN and infinities replaced by None (JSON has no NaN) and numpy scalars as Python."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
