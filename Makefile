@@ -31,8 +31,9 @@ test-all: $(STAMP) ## Run every test, slow ones included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: $(STAMP) ## Measure simulation throughput and memory (writes benchmarks/results/)
+bench: $(STAMP) ## Measure throughput, memory and sweep scaling (writes benchmarks/results/; about 8 min)
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/sweep_scaling.py
 
 .PHONY: lint
 lint: $(STAMP) ## Check style: ruff lint and format
