@@ -179,9 +179,16 @@ def execute(
     )
     outcome = _run_sweep(sweep, executor, recorder)
     try:
-        if recorder is not None:
-            recorder.flush()  # a child run that could not be written fails the invocation now
+        # Child runs still being written overlap the analysis; finish() waits for them.
         return _analyse_and_finish(plan, outcome, output_dir, out, executor=executor, store=store, recorder=recorder)
+    except KeyboardInterrupt:  # during the sensitivity runs or the analysis
+        executor.cancel()
+        if recorder is not None:
+            recorder.stop("KILLED")
+        raise Interrupted(
+            "interrupted after the main replications; every finished replication is saved; "
+            "run the same command again to resume where it stopped"
+        ) from None
     except BaseException:
         if recorder is not None:
             recorder.stop("FAILED")
@@ -242,7 +249,7 @@ def _analyse_and_finish(
     sensitivity = None
     if experiment.sensitivity.enabled:
         sensitivity = _sensitivity(plan, outcome, selection=selection, executor=executor, store=store, out=out)
-    files = write_outputs(
+    write_outputs(
         plan,
         outcome,
         table=table,
@@ -258,13 +265,13 @@ def _analyse_and_finish(
     if recorder is not None:
         note = "\n".join([experiment.description, "", "```", *lines, "```"])
         recorder.finish(
-            metrics=parent_metrics(comparison, report.metrics, selection.variant),
+            metrics=parent_metrics(comparison, report.metrics, report.objective, selection.variant),
             tags={
                 "mlflow.note.content": note,
                 "best_variant": str(selection.variant),
                 "failed_variants": str(len(failed)),
             },
-            artifacts=[(path, str(Path(name).parent) if "/" in name else None) for name, path in files.items()],
+            artifacts=[(output_dir, None)],
             status="FAILED" if failed else "FINISHED",
         )
         hint = recorder.tracker.ui_hint()

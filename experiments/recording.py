@@ -96,14 +96,20 @@ def child_record(
     )
 
 
-def parent_metrics(comparison: pd.DataFrame, metrics: Sequence[str], best: str | None) -> dict[str, float]:
-    """The parent's metrics: each variant's uplift on the report metrics, and the best variant's."""
+def parent_metrics(
+    comparison: pd.DataFrame, metrics: Sequence[str], objective: str, best: str | None
+) -> dict[str, float]:
+    """The parent's metrics: every variant's uplift on the objective, the best variant's on each metric.
+
+    The child runs hold everything else; the parent keeps what a comparison is read by.
+    """
     out: dict[str, float] = {}
     if comparison.empty:
         return out
-    for row in comparison[comparison["metric"].isin(metrics)].to_dict("records"):
+    for row in comparison[comparison["metric"].isin([*metrics, objective])].to_dict("records"):
         for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
-            out[f"{metric_key(row['variant'])}/{row['metric']}_{column}"] = float(row[column])
+            if row["metric"] == objective or len(comparison["variant"].unique()) <= 3:
+                out[f"{metric_key(row['variant'])}/{row['metric']}_{column}"] = float(row[column])
             if row["variant"] == best:
                 out[f"best/{row['metric']}_{column}"] = float(row[column])
     return out

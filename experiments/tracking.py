@@ -219,7 +219,7 @@ class SweepRecorder:
         client = self.tracker.client
         parent_id = str(self.parent_id)
         _log(client, parent_id, {}, metrics, {}, now=_now())
-        for path, artifact_dir in artifacts:
+        for path, artifact_dir in artifacts:  # a directory is one call, not one per file
             if path.is_dir():
                 client.log_artifacts(parent_id, str(path), artifact_dir)
             elif path.exists():
