@@ -237,7 +237,8 @@ class Sweep:
     def _extend_baseline(self, n: int) -> None:
         base = self.baseline
         if base.wanted < n and base.error is None:
-            base.done = False if self._adaptive.enabled else base.done
+            if self._adaptive.enabled:
+                base.done = False  # its stopping rule looks again once the new replications are in
             self._want(base, n)
             self._submit(base)
 

@@ -86,3 +86,33 @@ def test_theory_adaptive_sweep_stops_at_the_poisson_count():
         assert 0.6 * theory <= run.decision.n <= 1.6 * theory
     # Both variants see the same leads (common random numbers), so they stop together.
     assert outcome.runs["legacy"].decision.n == outcome.runs["optimised"].decision.n
+
+
+def test_adaptive_on_the_paired_difference_extends_the_baseline_and_is_order_independent():
+    from tests.integration.test_sweep_engine import ShuffledExecutor
+
+    plan = small_plan("experiment.sensitivity.enabled=false")
+    adaptive = AdaptiveConfig(
+        enabled=True, metric="orders", half_width=12.0, versus_baseline=True, min_replications=4, max_replications=40
+    )
+
+    def sweep(executor):
+        return Sweep(
+            plan.variants,
+            seed=plan.experiment.seed,
+            replications=plan.experiment.replications,
+            adaptive=adaptive,
+            executor=executor,
+            store=None,
+        ).run()
+
+    outcome = sweep(LocalExecutor())
+    baseline, variant = outcome.runs["legacy"], outcome.runs["optimised"]
+    assert variant.decision.reached
+    assert variant.decision.half_width <= 12.0
+    assert len(variant.results) > adaptive.min_replications  # the difference needed more than the minimum
+    assert set(range(len(variant.results))) <= set(baseline.results)  # every variant replication is paired
+    diffs = [variant.results[r].metrics["orders"] - baseline.results[r].metrics["orders"] for r in variant.results]
+    assert decide(diffs, half_width=12.0, min_n=4, max_n=40).stop
+    shuffled = sweep(ShuffledExecutor(7))
+    assert {n: len(r.results) for n, r in shuffled.runs.items()} == {n: len(r.results) for n, r in outcome.runs.items()}
