@@ -11,7 +11,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from salesboost.histogram import BINS_PER_DECADE, N_BINS, LogHistogram, bin_edges
-from salesboost.metrics import METRIC_BY_NAME
 from salesboost.results import FUNNEL, RunResult
 
 #: Fine histogram bins merged into one plotted bin (40 per decade -> 10 per decade).
@@ -128,9 +127,7 @@ def replications_figure(table: pd.DataFrame, metrics: Sequence[str], *, baseline
                 ax.errorbar(i + 0.3, est.value, yerr=est.half_width, fmt="_", color="black", capsize=4)
         ax.set_xticks(range(len(variants)), labels=variants, fontsize=8)
         ax.set_title(metric, fontsize=9)
-        spec = METRIC_BY_NAME.get(metric)
-        if spec is not None:
-            ax.tick_params(axis="y", labelsize=8)
+        ax.tick_params(axis="y", labelsize=8)
     fig.suptitle("Replications per variant (bar: mean and 95% CI)")
     return fig
 

@@ -10,8 +10,6 @@ replication in the result store and the parent run open for the same command to 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +25,7 @@ from experiments.progress import Progress
 from experiments.scheduler import Executor, Sweep, SweepOutcome, VariantRun
 from experiments.store import ResultStore, model_version
 from experiments.variants import Variant, grid_points
+from salesboost.build import stable_hash
 from salesboost.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -72,11 +71,6 @@ class Outcome:
     parent_run_id: str | None
     ui_hint: str | None
 
-    @property
-    def results(self) -> dict[str, list[Any]]:
-        """Each successful variant's results in replication order."""
-        return {name: run.ordered() for name, run in self.runs.items() if run.error is None}
-
 
 def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
     """Validate ``cfg`` and compose every variant on top of ``overrides``."""
@@ -119,13 +113,7 @@ def sweep_key(plan: Plan) -> str:
         "ranges": plan.ranges,
         "model": model_version(),
     }
-    return config_hash(data)
-
-
-def config_hash(data: object) -> str:
-    """A short, stable hash of plain data."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return stable_hash(data)
 
 
 def execute(

@@ -8,6 +8,8 @@ become the domain's dataclasses and where each ``__post_init__`` check runs. Any
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -42,6 +44,12 @@ def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
         return cls(**kwargs)
     except ConfigError as error:
         raise error.under(path) from None
+
+
+def stable_hash(data: Any) -> str:
+    """A short hash of plain data that does not depend on key order."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def to_dict(obj: Any) -> Any:

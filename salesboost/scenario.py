@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from salesboost import checks
 from salesboost.behaviour import BehaviourConfig
-from salesboost.build import build, to_dict
+from salesboost.build import build, stable_hash, to_dict
 from salesboost.calendar import CalendarConfig
 from salesboost.errors import ConfigError
 from salesboost.market import MarketConfig
@@ -87,8 +85,7 @@ class Scenario:
 
     def config_hash(self) -> str:
         """A short, stable hash of the scenario's values."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_hash(self.to_dict())
 
 
 #: Top-level sections of a scenario, in the order they appear in configs.

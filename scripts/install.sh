@@ -15,6 +15,10 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "install: salesboost needs Python 3.11 or newer as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
   exit 1
 fi
+if ! command -v uv >/dev/null 2>&1 && ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "install: '$PYTHON' has no venv/ensurepip module (Debian: apt install python3-venv), and uv is not on PATH" >&2
+  exit 1
+fi
 
 find_uv() {
   if command -v uv >/dev/null 2>&1; then command -v uv; return 0; fi
