@@ -102,6 +102,17 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
     )
 
 
+#: The runs table's name column shows about this many characters; details go to tags.
+PARENT_NAME_CHARS = 24
+
+
+def parent_run_name(experiment_name: str) -> str:
+    """The parent run's name: the study's name, short enough to show whole in the runs table."""
+    if len(experiment_name) <= PARENT_NAME_CHARS:
+        return experiment_name
+    return experiment_name[: PARENT_NAME_CHARS - 1].rstrip() + "…"
+
+
 def sweep_key(plan: Plan) -> str:
     """A hash of everything that determines an invocation's results: the resume key."""
     experiment = OmegaConf.to_container(OmegaConf.structured(plan.experiment))
@@ -125,12 +136,14 @@ def execute(
     store: ResultStore | None = None,
 ) -> Outcome:
     """Run every variant's replications, analyse, write outputs and record them."""
+    from experiments.preflight import check_plan  # noqa: PLC0415
     from experiments.recording import child_record  # noqa: PLC0415 - pandas and mlflow only when running
     from experiments.tracking import SweepRecorder, git_commit, open_tracker  # noqa: PLC0415
 
     out = stream if stream is not None else sys.stdout
     started_ms = int(time.time() * 1000)
     experiment = plan.experiment
+    check_plan(plan, output_dir)  # services, paths and sizes, before anything is created
     output_dir.mkdir(parents=True, exist_ok=True)
     recorder = None
     if plan.tracking.enabled:
@@ -138,7 +151,7 @@ def execute(
         recorder = SweepRecorder(
             tracker,
             sweep_key=sweep_key(plan),
-            run_name=f"{experiment.name} ({len(plan.variants)} variants)",
+            run_name=parent_run_name(experiment.name),
             started_ms=started_ms,
         )
         parent_id = recorder.open(_parent_params(plan), {"git_commit": git_commit(), "root_seed": str(experiment.seed)})
@@ -219,9 +232,10 @@ def _analyse_and_finish(
 ) -> Outcome:
     from analysis.compare import compare_to_baseline, replication_table, summarise  # noqa: PLC0415
     from analysis.selection import best_variant  # noqa: PLC0415
+    from experiments.html_report import write_report_html  # noqa: PLC0415
     from experiments.outputs import write_outputs  # noqa: PLC0415
     from experiments.recording import parent_metrics  # noqa: PLC0415
-    from experiments.report import report_lines  # noqa: PLC0415
+    from experiments.report import parent_note, report_lines  # noqa: PLC0415
 
     experiment = plan.experiment
     baseline = plan.variants[0].name
@@ -237,7 +251,7 @@ def _analyse_and_finish(
     sensitivity = None
     if experiment.sensitivity.enabled:
         sensitivity = _sensitivity(plan, outcome, selection=selection, executor=executor, store=store, out=out)
-    write_outputs(
+    written = write_outputs(
         plan,
         outcome,
         table=table,
@@ -249,9 +263,20 @@ def _analyse_and_finish(
     )
     failed = outcome.failed
     lines = report_lines(plan, summary, comparison, selection, outcome, sensitivity=sensitivity)
+    report_html = write_report_html(
+        plan,
+        outcome,
+        summary=summary,
+        comparison=comparison,
+        selection=selection,
+        sensitivity=sensitivity,
+        lines=lines,
+        written=written,
+        output_dir=output_dir,
+    )
     hint = None
     if recorder is not None:
-        note = "\n".join([experiment.description, "", "```", *lines, "```"])
+        note = parent_note(plan, summary, comparison, selection, lines)
         recorder.finish(
             metrics=parent_metrics(comparison, report.metrics, report.objective, selection.variant),
             tags={
@@ -263,7 +288,7 @@ def _analyse_and_finish(
             status="FAILED" if failed else "FINISHED",
         )
         hint = recorder.tracker.ui_hint()
-    print("", *lines, f"\nTables and plots: {output_dir}", sep="\n", file=out)
+    print("", *lines, f"\nTables and plots: {output_dir}", f"Report: {report_html}", sep="\n", file=out)
     if hint:
         print(hint, file=out)
     result = Outcome(

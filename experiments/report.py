@@ -102,6 +102,13 @@ def report_lines(
     return lines
 
 
+def parent_note(
+    plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, lines: Sequence[str]
+) -> str:
+    """The parent run's description (MLflow note, Markdown): the study, then the report."""
+    return "\n".join([plan.experiment.description, "", "```", *lines, "```"])
+
+
 def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any) -> list[str]:
     """One row per variant: replications, then mean [CI] of the report's key metrics."""
     report = plan.experiment.report

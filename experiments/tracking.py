@@ -25,6 +25,10 @@ from typing import Any
 from experiments.config import TrackingConfig
 from experiments.paths import DEFAULT_ARTIFACT_ROOT, REPO_ROOT, default_tracking_uri
 
+#: MLflow 3 opens an experiment in the view this tag names; without it, the GenAI view.
+#: "custom_model_development" is the model-training view with the runs table (MLflow 3.17 UI).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 PARAM_BATCH = 100  # MLflow accepts at most 100 params per log_batch call
 METRIC_BATCH = 1000  # and at most 1000 metrics
 
@@ -71,11 +75,15 @@ def open_tracker(config: TrackingConfig, experiment_name: str) -> Tracker:
             db_dir = Path(uri.removeprefix("sqlite:///")).parent
             root = DEFAULT_ARTIFACT_ROOT if db_dir == REPO_ROOT else db_dir / "mlartifacts"
             location = (root / experiment_name).as_uri()
-        experiment_id = client.create_experiment(experiment_name, artifact_location=location)
+        experiment_id = client.create_experiment(
+            experiment_name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
     else:
         experiment_id = experiment.experiment_id
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment_id)
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     return Tracker(client=client, uri=uri, experiment_id=experiment_id, experiment_name=experiment_name)
 
 
