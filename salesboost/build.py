@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from salesboost.errors import ConfigError
 
@@ -27,7 +27,7 @@ def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
     """Return ``cls(**data)`` with nested dataclasses built and every value checked."""
     if not isinstance(data, Mapping):
         raise ConfigError(path, f"expected a mapping of {cls.__name__} fields (got {type(data).__name__})")
-    hints = _hints(cls)
+    hints = _hints(cast(type, cls))
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - known)
     if unknown:

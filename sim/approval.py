@@ -7,7 +7,7 @@ computed at submission, without an event per manager action.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from salesboost.pipeline import ApprovalConfig
 from sim.calendar import HOURS_PER_DAY, Calendar
@@ -67,7 +67,7 @@ class OnlineApproval:
         self,
         config: ApprovalConfig,
         managers: list[Calendar],
-        check_gaps: list[Callable[[], float]],
+        check_gaps: Sequence[Callable[[], float]],
         review_hours: Callable[[], float],
         escalation_response_hours: Callable[[], float],
     ) -> None:

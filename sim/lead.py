@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,27 @@ class Lead:
         "segment",
         "sign_days",
     )
+
+    # Filled from one pre-drawn row by LeadFactory.create (declared for the type checker).
+    region: str
+    channel: str
+    segment: str
+    deal_size: float
+    contact_hours: float
+    prep_hours: float
+    decision_days: float
+    contract_prep_hours: float
+    legal_hours: float
+    sign_days: float
+    courier_out_days: float
+    courier_back_days: float
+    entry_hours: float
+    qualify_u: float
+    rework_u: float
+    accept_u: float
+    revision_u: float
+    error_u: float
+    loss_e: float
 
     def __init__(self, lead_id: int, arrived: float) -> None:
         self.id = lead_id
@@ -101,7 +123,7 @@ class LeadFactory:
             self._values.append(None if dist is None else vector_draw(dist, streams.generator(stream)))
         self._values += [streams.generator(stream).random for stream in _UNIFORMS.values()]
         self._values.append(streams.generator("customer.competitor").standard_exponential)
-        self._rows: list[tuple[object, ...]] = []
+        self._rows: list[tuple[Any, ...]] = []
         self._index = CHUNK
         self._ids = itertools.count()
 
