@@ -1,71 +1,224 @@
-"""A small progress bar with ETA for long runs (a terminal line, or periodic lines in logs)."""
+"""Progress of long runs, one line per phase ("simulating", "sensitivity"), on stderr.
+
+On a terminal each phase is a live ``rich`` progress bar; its total shows as "counting" until
+the phase knows it, and grows when an adaptive sweep asks for more replications. Elsewhere (CI,
+logs, pipes) a phase writes a plain line at about every 10% and a last line when it closes, with
+no control codes. The time left is estimated from the work computed in this invocation only:
+replications found in the result store count as done but not towards the rate.
+"""
 
 from __future__ import annotations
 
+import atexit
 import sys
 import time
+import weakref
+from collections.abc import Callable
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.text import Text
+
+Clock = Callable[[], float]
+
+
+def _seconds(value: float) -> str:
+    """A duration as ``42s``, ``3m05s`` or ``1h02m``."""
+    s = max(0, round(value))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def eta_seconds(elapsed: float, done: int, reused: int, total: int) -> float | None:
+    """Seconds left at the rate of computed work (``done - reused`` in ``elapsed``); None before any."""
+    computed = done - reused
+    if computed <= 0 or done >= total:
+        return None
+    return elapsed / computed * (total - done)
+
+
+class _CountColumn(ProgressColumn):
+    """``done/total share``, or "counting" while the phase does not know its total yet."""
+
+    def render(self, task: Task) -> Text:
+        """The count of ``task``."""
+        if task.total is None:
+            return Text("counting")
+        share = task.completed / task.total if task.total else 1.0
+        return Text(f"{int(task.completed)}/{int(task.total)} {share:4.0%}")
+
+
+class _StatusColumn(ProgressColumn):
+    """Results reused from the store, and the time left at the rate of computed work."""
+
+    def render(self, task: Task) -> Text:
+        """The status of ``task``."""
+        parts = []
+        reused = int(task.fields.get("reused", 0))
+        if reused:
+            parts.append(f"{reused} from store")
+        if task.total is not None:
+            eta = eta_seconds(task.elapsed or 0.0, int(task.completed), reused, int(task.total))
+            if eta is not None:
+                parts.append(f"ETA {_seconds(eta)}")
+            elif task.completed >= task.total:
+                parts.append("done")
+        return Text("  ".join(parts))
+
+
+class _Board:
+    """One live display per console, shared by the phases open on it (one task line each)."""
+
+    def __init__(self, console: Console, clock: Clock, width: int) -> None:
+        self.console = console
+        self.open = 0
+        self.bars = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=width),
+            _CountColumn(),
+            TimeElapsedColumn(),
+            _StatusColumn(),
+            console=console,
+            get_time=clock,
+            refresh_per_second=4,  # the machine is busy simulating; 4 redraws a second are enough
+        )
+        self.bars.start()
+
+    def stop(self) -> None:
+        """Draw the last state of every line, restore the cursor and stdout/stderr."""
+        self.bars.stop()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed file
+        return False
+
+
+_boards: dict[int, _Board] = {}  # by id of the file the console writes to
+_open: weakref.WeakSet[Progress] = weakref.WeakSet()
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every open phase, so that no exit path leaves the terminal with a live bar or a hidden cursor."""
+    for progress in list(_open):
+        progress.close()
 
 
 class Progress:
-    """Counts finished units of work and shows the rate and the time left."""
+    """Counts the finished units of one phase of work and shows the rate and the time left."""
 
-    def __init__(self, total: int, label: str, stream: TextIO | None = None, width: int = 28) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        stream: TextIO | None = None,
+        width: int = 28,
+        *,
+        console: Console | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        """Open the phase ``label`` with ``total`` units (0: not known yet), shown on ``console`` or ``stream``.
+
+        The default is stderr; a console that is not a terminal gets plain lines.
+        """
         self.total = total
         self.label = label
         self.done = 0
         self.reused = 0  # found in the result store: done without work
-        self._stream = stream if stream is not None else sys.stderr
-        self._tty = self._stream.isatty()
-        self._width = width
-        self._start = time.monotonic()
-        self._last_print = 0.0
-        self._next_share = 0.1
-        self._draw()
+        self.closed = False
+        self._clock = clock
+        self._start = clock()
+        if console is None:
+            file = stream if stream is not None else sys.stderr
+            # The stream decides, not FORCE_COLOR & co.: CI logs must not get control codes.
+            console = Console(file=file) if _isatty(file) else Console(file=file, force_terminal=False)
+        self._console = console
+        self._live = console.is_terminal and not console.is_dumb_terminal
+        self._printed: tuple[int, int] | None = None  # (done, total) of the last plain line
+        self._tenth: int | None = None  # tenth of the share at the last plain line
+        self._board: _Board | None = None
+        self._task: TaskID | None = None
+        _open.add(self)
+        if self._live:
+            key = id(console.file)
+            board = _boards.get(key)
+            if board is None:
+                board = _boards[key] = _Board(self._console, clock, width)
+            board.open += 1
+            self._board = board
+            self._task = board.bars.add_task(label, total=total or None, reused=0)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def grow(self, n: int, done: int = 0) -> None:
         """Add ``n`` units of work, ``done`` of which are already done (found in a store)."""
         self.total += n
         self.done += done
         self.reused += done
-        self._draw_if_due()
+        # No plain line here: a sweep adds its variants one by one before any work starts, and
+        # lines of those partial totals (20/20, 40/40, ...) would read as progress.
+        self._update_live()
 
     def advance(self, n: int = 1) -> None:
         """Mark ``n`` more units done."""
         self.done += n
-        self._draw_if_due()
-
-    def _draw_if_due(self) -> None:
-        now = time.monotonic()
-        share = self.done / self.total if self.total else 1.0
-        if self._tty and (now - self._last_print >= 0.1 or self.done == self.total):
-            self._draw()
-        elif not self._tty and (share >= self._next_share or self.done == self.total):
-            self._next_share = share + 0.1
-            self._draw()
+        if self._board is not None:
+            self._update_live()
+        elif not self.closed:
+            self._plain_if_due()
 
     def close(self) -> None:
-        """Finish the line."""
-        if self._tty:
-            self._stream.write("\n")
-            self._stream.flush()
+        """End the phase: its last line stays; the live display stops once no phase is open on it."""
+        if self.closed:
+            return
+        self.closed = True
+        _open.discard(self)
+        if self._board is not None:
+            board, self._board = self._board, None
+            board.open -= 1
+            if board.open == 0:
+                _boards.pop(id(board.console.file), None)
+                board.stop()
+        elif self.total and self._printed != (self.done, self.total):
+            self._plain()
 
-    def _draw(self) -> None:
-        self._last_print = time.monotonic()
-        elapsed = self._last_print - self._start
+    def eta(self) -> float | None:
+        """Seconds left at the rate of the work computed so far; None before any is."""
+        return eta_seconds(self._clock() - self._start, self.done, self.reused, self.total)
+
+    def _update_live(self) -> None:
+        if self._board is not None and self._task is not None:
+            self._board.bars.update(self._task, total=self.total or None, completed=self.done, reused=self.reused)
+
+    def _plain_if_due(self) -> None:
+        """A plain line when the share enters another tenth (a grown total moves it back), or at the end."""
+        tenth = int(self.done / self.total * 10) if self.total else 0
+        finished = self.total > 0 and self.done >= self.total
+        if tenth != self._tenth or (finished and self._printed != (self.done, self.total)):
+            self._tenth = tenth
+            self._plain()
+
+    def _plain(self) -> None:
+        elapsed = self._clock() - self._start
         share = self.done / self.total if self.total else 0.0
-        computed = self.done - self.reused
-        if computed > 0 and self.done < self.total:
-            eta = f"ETA {elapsed / computed * (self.total - self.done):.0f}s"
-        else:
-            eta = "" if self.done else "starting"
+        parts = [f"{self.label}: {self.done}/{self.total} ({share:.0%})", f"{_seconds(elapsed)} elapsed"]
+        eta = self.eta()
+        if eta is not None:
+            parts.append(f"ETA {_seconds(eta)}")
         if self.reused:
-            eta = f"{self.reused} from store  {eta}"
-        filled = int(share * self._width)
-        bar = "#" * filled + "." * (self._width - filled)
-        line = f"{self.label} [{bar}] {self.done}/{self.total} {share:4.0%}  {elapsed:.0f}s elapsed  {eta}"
-        if self._tty:
-            self._stream.write("\r" + line.ljust(100))
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()
+            parts.append(f"{self.reused} from store")
+        self._console.file.write(", ".join(parts) + "\n")
+        self._console.file.flush()
+        self._printed = (self.done, self.total)
