@@ -2,7 +2,9 @@
 
 Replications are queued per variant, served from the result store when they are already
 done, and submitted to an executor (Ray, or in-process) in small batches. Each result is
-stored as soon as it arrives. A variant is decided on only when every replication it
+stored as soon as it arrives. When event logs are asked for, stored replications are
+simulated again (the store keeps KPIs, not activity rows): the logs are then complete and
+the results, the same by construction, are stored again. A variant is decided on only when every replication it
 asked for is in: with a fixed count it is then complete; with adaptive replications the
 stopping rule looks at replications 0..n-1 and may ask for more. Decisions therefore never
 depend on which worker finished first. Each variant is paired with baseline replications
@@ -66,7 +68,8 @@ class VariantRun:
     decision: StoppingDecision | None = None
     error: str | None = None
     done: bool = False
-    cached: int = 0
+    cached: int = 0  # replications taken from the result store
+    rerun_for_logs: int = 0  # stored replications simulated again to write their event logs
 
     @property
     def name(self) -> str:
@@ -88,6 +91,11 @@ class SweepOutcome:
     def failed(self) -> list[VariantRun]:
         """Variants whose simulation raised."""
         return [r for r in self.runs.values() if r.error is not None]
+
+    @property
+    def rerun_for_logs(self) -> int:
+        """Stored replications simulated again to write their event logs."""
+        return sum(r.rerun_for_logs for r in self.runs.values())
 
 
 class Sweep:
@@ -136,10 +144,11 @@ class Sweep:
         hits = 0
         for r in range(run.wanted, n):
             result = self._store.get(run.variant.scenario, self._seed, r) if self._store else None
-            if result is not None:
+            if result is not None and self._event_log is None:
                 run.results[r] = result
                 hits += 1
             else:
+                run.rerun_for_logs += result is not None
                 run.queued.append(r)
         run.cached += hits
         if n > run.wanted and self.progress is not None:

@@ -25,8 +25,9 @@ def run(
 
     ``seed`` and ``replication`` key every random stream, so two variants run with the
     same pair see the same leads (common random numbers). ``event_log`` names a ``.csv``
-    or ``.parquet`` file for the activity log; without it nothing per-activity is kept.
-    ``label`` fills the log's ``variant`` column (default: the pipeline's name).
+    (Prosimos keys) or ``.parquet`` (pm4py keys) file for the activity log, see
+    :mod:`sim.eventlog`; without it nothing per-activity is kept. ``label`` is the variant's
+    name in the log's ``variant`` column and case ids (default: the pipeline's name).
     """
     wall, cpu = time.perf_counter(), time.process_time()
     writer = (

@@ -135,9 +135,10 @@ def test_outcomes_match_an_independent_count_from_the_event_log(scenario, seed, 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "log.parquet"
         result = sim.run(scenario, seed, replication, event_log=path)
-        log = pd.read_parquet(path)
+        log = pd.read_parquet(path)  # pm4py's keys
+    log = log.rename(columns={"case:concept:name": "case_id", "concept:name": "activity", "start_timestamp": "start"})
     horizon = scenario.horizon
-    origin = pd.Timestamp(scenario.calendar.start_date)
+    origin = pd.Timestamp(scenario.calendar.start_date, tz="UTC")
     arrivals = log.loc[log["activity"] == "assign_lead"].set_index("case_id")["start"]
     arrived_hours = (arrivals - origin) / pd.Timedelta(hours=1)
     cohort = set(arrived_hours[(arrived_hours >= horizon.warmup_days * 24) & (arrived_hours < horizon.days * 24)].index)

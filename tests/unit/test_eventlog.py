@@ -1,24 +1,29 @@
-"""The optional event log: columns, row sanity, consistency with the run's counts, failure handling."""
+"""The optional event log: columns under each tool's names, ids, row order, failure handling."""
 
 from __future__ import annotations
 
 import functools
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 import sim
 from salesboost import FUNNEL
 from sim import runner as run_module
-from sim.eventlog import COLUMNS, EventLogWriter
+from sim.eventlog import ATTRIBUTES, COLUMNS, PM4PY_KEYS, PROSIMOS_KEYS, EventLogWriter, case_id, lead_id
 from tests.support import small_scenario
+
+#: Columns renamed to one vocabulary, so that both formats can be checked alike.
+_CSV = dict(zip(PROSIMOS_KEYS, ("case", "activity", "resource", "start", "end"), strict=True))
+_PARQUET = dict(zip(PM4PY_KEYS, ("case", "activity", "resource", "start", "end"), strict=True))
 
 
 def _read(path) -> pd.DataFrame:
+    """The log as written, its five keys renamed to case/activity/resource/start/end."""
     if path.suffix == ".csv":
-        return pd.read_csv(path, parse_dates=["start", "end"])
-    return pq.read_table(path).to_pandas()
+        log = pd.read_csv(path, parse_dates=["start_time", "end_time"])
+        return log.rename(columns=_CSV)
+    return pd.read_parquet(path).rename(columns=_PARQUET)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -29,21 +34,24 @@ def test_event_log_columns_and_rows(tmp_path, suffix, pipeline):
     result = sim.run(scenario, 5, replication=2, event_log=path)
     assert path.exists()
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left over
+    raw = pd.read_csv(path, nrows=0) if suffix == ".csv" else pd.read_parquet(path)
+    assert tuple(raw.columns) == COLUMNS[suffix[1:]]
     log = _read(path)
-    assert tuple(log.columns) == COLUMNS
     assert len(log) > 0
     assert (log["end"] >= log["start"]).all()
     assert (log["variant"] == pipeline).all()
     assert (log["replication"] == 2).all()
+    assert log["lead_id"].str.fullmatch(r"r2-L\d+").all()
+    assert (log["case"] == pipeline + "|" + log["lead_id"]).all()
     assert set(log["region"]) <= set(scenario.market.regions)
     assert set(log["channel"]) <= set(scenario.market.channels)
     assert set(log["segment"]) <= set(scenario.market.segments)
-    # Clock 0 is midnight of the start date; the first lead arrives after it.
-    assert log["start"].min() >= pd.Timestamp(scenario.calendar.start_date)
+    # Clock 0 is midnight of the start date (stored as UTC); the first lead arrives after it.
+    assert log["start"].min() >= pd.Timestamp(scenario.calendar.start_date, tz="UTC")
 
-    contacted = log.loc[log["activity"] == "first_contact", "case_id"]
+    contacted = log.loc[log["activity"] == "first_contact", "case"]
     assert contacted.is_unique
-    assert set(log.loc[log["activity"] == "assign_lead", "case_id"]) == set(contacted)
+    assert set(log.loc[log["activity"] == "assign_lead", "case"]) == set(contacted)
     # Every contacted lead has exactly one first contact; cohort leads are a subset of all leads.
     assert result.funnel["contacted"] <= contacted.nunique() <= result.leads_simulated
     if pipeline == "optimised":
@@ -54,9 +62,65 @@ def test_event_log_columns_and_rows(tmp_path, suffix, pipeline):
         pending = result.leads_simulated - contacted.nunique()
         assert 0 <= pending < scenario.market.leads_per_week
     # Every booked order appears once (cohort or not), at least as many as the cohort's orders.
-    booked = log.loc[log["activity"] == "order_booked", "case_id"]
+    booked = log.loc[log["activity"] == "order_booked", "case"]
     assert booked.is_unique
     assert booked.nunique() >= result.funnel[FUNNEL[-1]]
+
+
+def test_parquet_timestamps_are_typed_utc(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sim.run(small_scenario("optimised", days=14.0), 1, event_log=tmp_path / "log.parquet")
+    schema = pq.read_schema(tmp_path / "log.parquet")
+    for key in ("start_timestamp", "time:timestamp"):
+        assert schema.field(key).type == pa.timestamp("us", tz="UTC")
+    for key in ("case:concept:name", "concept:name", "org:resource", "lead_id", "variant"):
+        assert schema.field(key).type == pa.string()
+
+
+def test_ids_are_unique_across_variants_and_replications_and_pair_leads(tmp_path):
+    logs = []
+    for pipeline in ("legacy", "optimised"):
+        for replication in (0, 1):
+            path = tmp_path / f"{pipeline}-{replication}.parquet"
+            sim.run(small_scenario(pipeline, days=21.0), 9, replication, event_log=path, label=pipeline)
+            logs.append(_read(path))
+    joined = pd.concat(logs)
+    cases = joined.groupby("case")[["variant", "replication", "lead_id"]].nunique()
+    assert (cases == 1).all().all()  # one case is one lead of one variant in one replication
+    assert joined["case"].nunique() == sum(log["case"].nunique() for log in logs)
+    # A lead_id names the same lead in both variants: it arrives at the same instant, from the
+    # same region and channel (legacy leads still waiting for the daily batch have no row yet).
+    assigned = joined[joined["activity"] == "assign_lead"]
+    for column in ("start", "region", "channel", "segment"):
+        paired = assigned.pivot_table(index="lead_id", columns="variant", values=column, aggfunc="first").dropna()
+        assert len(paired) > 100
+        assert (paired["legacy"] == paired["optimised"]).all(), column
+    assert lead_id(3, 17) == "r3-L17"
+    assert case_id("optimised", 3, 17) == "optimised|r3-L17"
+
+
+@pytest.mark.parametrize("pipeline", ["legacy", "optimised"])
+def test_rows_are_in_time_order_within_each_case_and_nothing_follows_the_end(tmp_path, pipeline):
+    # Long enough that deals are lost to competitors mid-activity (the case that used to come out of order).
+    path = tmp_path / "log.csv"
+    sim.run(small_scenario(pipeline, days=70.0, behaviour__loss_hazard_per_day=0.05), 4, event_log=path)
+    log = _read(path)
+    assert (log["activity"] == "lost_to_competitor").sum() > 50
+    blocks = (log["case"] != log["case"].shift()).sum()
+    assert blocks == log["case"].nunique()  # each case's rows are written together
+    by_case = log.groupby("case", sort=False)
+    assert by_case["end"].apply(lambda s: s.is_monotonic_increasing).all()
+    assert by_case["start"].apply(lambda s: s.is_monotonic_increasing).all()
+    # A terminal activity is the last row of its case, and no row ends after it.
+    terminal = {"disqualify_lead", "quote_declined", "lost_to_competitor", "order_booked"}
+    last = by_case.tail(1)
+    ended = log[log["activity"].isin(terminal)]
+    assert ended["case"].is_unique
+    assert set(ended.index) <= set(last.index)
+    ends = ended.set_index("case")["end"]
+    assert (by_case["end"].max()[ends.index] == ends).all()
 
 
 def test_event_log_does_not_change_results(tmp_path):
@@ -74,10 +138,10 @@ def test_csv_and_parquet_hold_the_same_rows(tmp_path):
     sim.run(scenario, 3, event_log=tmp_path / "log.parquet")
     csv, parquet = _read(tmp_path / "log.csv"), _read(tmp_path / "log.parquet")
     assert len(csv) == len(parquet)
-    keys = ["case_id", "activity", "resource", "region", "channel", "segment"]
+    keys = ["case", "activity", "resource", *ATTRIBUTES]
     pd.testing.assert_frame_equal(csv[keys], parquet[keys], check_dtype=False)
-    # CSV timestamps are written to the second.
-    assert (csv["start"] - parquet["start"]).abs().max() <= pd.Timedelta(seconds=1)
+    # CSV timestamps are written to the millisecond.
+    assert (csv["start"] - parquet["start"]).abs().max() <= pd.Timedelta(milliseconds=1)
 
 
 @pytest.mark.parametrize("name", ["log.txt", "log.json", "log"])
@@ -85,6 +149,17 @@ def test_unknown_suffix_raises_and_writes_nothing(tmp_path, name):
     with pytest.raises(ValueError, match="unknown format"):
         sim.run(small_scenario("legacy", days=14.0), 1, event_log=tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_run_without_rows_writes_the_header(tmp_path, suffix):
+    writer = EventLogWriter(
+        tmp_path / f"log{suffix}", start_date=pd.Timestamp("2024-01-01").date(), variant="v", replication=0
+    )
+    path = writer.close()
+    raw = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert tuple(raw.columns) == COLUMNS[suffix[1:]]
+    assert len(raw) == 0
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -173,8 +173,10 @@ def test_variants_see_the_same_arrivals(tmp_path):
         path = tmp_path / f"{pipeline}.csv"
         sim.run(small_scenario(pipeline, days=21.0, warmup_days=0.0, drain_days=3.0), 8, 1, event_log=path)
         log = pd.read_csv(path)
-        rows = log[log["activity"] == "assign_lead"].sort_values("case_id")
-        return rows[["case_id", "start", "region", "channel", "segment"]].reset_index(drop=True)
+        rows = log[log["activity"] == "assign_lead"].copy()
+        rows["lead"] = rows["lead_id"].str.split("-L").str[1].astype(int)  # lead_id "r1-L<n>" names the lead
+        rows = rows.sort_values("lead")
+        return rows[["lead_id", "start_time", "region", "channel", "segment"]].reset_index(drop=True)
 
     legacy, optimised = arrivals("legacy"), arrivals("optimised")
     n = min(len(legacy), len(optimised))
