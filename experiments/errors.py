@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from experiments.compose import VariantError
+from experiments.config_files import (
+    Location,
+    chain,
+    decode_error_location,
+    failing_source,
+    frames,
+    ignored_header,
+    key_location,
+    yaml_syntax_error,
+)
 from experiments.paths import CONF_DIR
 from salesboost.errors import ConfigError
 
@@ -18,11 +30,17 @@ def is_input_error(error: BaseException) -> bool:
     from hydra.errors import HydraException  # noqa: PLC0415
     from omegaconf.errors import OmegaConfBaseException  # noqa: PLC0415
 
-    return isinstance(error, (HydraException, OmegaConfBaseException))
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        return True
+    if any(isinstance(link, yaml.YAMLError) for link in chain(error)):
+        return True
+    if isinstance(error, OSError) and _output_key(error):
+        return True
+    return isinstance(error, ValueError) and failing_source(error) is not None
 
 
 def describe_error(error: BaseException) -> str:
-    """``error`` as one line that names the key and what is allowed."""
+    """``error`` as one line that names the key (or the file, line and column) and what is allowed."""
     if isinstance(error, VariantError):
         return f"{describe_error(error.error)} (in variant {error.variant!r})"
     from experiments.app import VariantFailureError  # noqa: PLC0415 - only on the error path
@@ -32,15 +50,50 @@ def describe_error(error: BaseException) -> str:
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException  # noqa: PLC0415
     from omegaconf.errors import OmegaConfBaseException  # noqa: PLC0415
 
+    syntax = yaml_syntax_error(error)
+    if syntax:
+        return syntax
     if isinstance(error, MissingConfigException):
         return _missing_option(error)
     if isinstance(error, OverrideParseException):
         return _malformed_override(error)
-    if isinstance(error, ConfigCompositionException) and isinstance(error.__cause__, OmegaConfBaseException):
-        return _omegaconf(error.__cause__, str(error))
+    if isinstance(error, OSError) and _output_key(error):
+        return _output_dir(error)
+    cause = next((link for link in chain(error) if isinstance(link, OmegaConfBaseException)), None)
+    if isinstance(error, ConfigCompositionException) and cause is not None:
+        return _in_file(error, _omegaconf(cause, str(error)), getattr(cause, "full_key", None) or "")
     if isinstance(error, OmegaConfBaseException):
         return _omegaconf(error, "")
+    if isinstance(error, ValueError) and failing_source(error) is not None:
+        return _in_file(error, _first_line(str(error)), "")
     return _first_line(f"{type(error).__name__}: {error}")
+
+
+def _in_file(error: BaseException, message: str, full_key: str) -> str:
+    """``message`` prefixed with the file, line and column it comes from, when known."""
+    source = failing_source(error)
+    if source is None:
+        return message
+    if isinstance(error, UnicodeDecodeError):
+        where = decode_error_location(error, source.path)
+        return f"{where}: not UTF-8 text (byte 0x{error.object[error.start]:02x}); save the file as UTF-8"
+    where = key_location(source, full_key) if full_key else Location(source.path)
+    header = ignored_header(source.path)
+    return f"{where}: {message}" + (f"; {header}" if header else "")
+
+
+def _output_key(error: OSError) -> str | None:
+    """The Hydra key of the output directory that ``error`` failed to create, if that is what failed."""
+    for frame in frames(error):
+        if frame.f_code.co_name == "run_job" and "job_dir_key" in frame.f_locals:
+            return str(frame.f_locals["job_dir_key"])
+    return None
+
+
+def _output_dir(error: OSError) -> str:
+    reason = error.strerror or type(error).__name__
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{_output_key(error)}: cannot create the output directory{where}: {reason}; choose a writable directory"
 
 
 def group_options(group: str) -> list[str]:
@@ -74,7 +127,7 @@ def _omegaconf(error: Exception, context: str) -> str:
         return f"{key}: unknown key; {message}" + (f" (see `salesboost --cfg job -p {parent}`)" if parent else "")
     if key:
         return f"{key}: {message}"
-    return _first_line(context) or message
+    return message or _first_line(context)
 
 
 def _first_line(text: str) -> str:
