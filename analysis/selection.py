@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -60,7 +60,12 @@ def pareto_front(
 
 @dataclass(frozen=True)
 class Selection:
-    """The best variant under constraints, with the feasible set and why the others failed."""
+    """The best variant under constraints, with the feasible set and why the others failed.
+
+    ``variant`` is the feasible variant with the best objective mean. It is called the best
+    (``clear``) only when its 95% interval separates from every other feasible variant's;
+    ``tied`` lists those whose intervals overlap it, best mean first.
+    """
 
     variant: str | None
     objective: str
@@ -69,11 +74,22 @@ class Selection:
     feasible: list[str]  # best first
     rejected: dict[str, str]  # variant -> why it failed, one line
     estimate: tuple[float, float, float] | None = None  # objective (mean, ci_low, ci_high) of ``variant``
+    tied: list[str] = field(default_factory=list)  # feasible variants whose interval overlaps ``variant``'s
+    estimates: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # of every feasible variant
+
+    @property
+    def clear(self) -> bool:
+        """Whether ``variant`` is ahead of every other feasible variant beyond the 95% intervals."""
+        return self.variant is not None and not self.tied
+
+    @property
+    def best(self) -> str | None:
+        """``variant`` when it is clearly the best, else None (no clear difference)."""
+        return self.variant if self.clear else None
 
     def describe(self) -> str:
-        """One paragraph in plain English: the choice, the constraints and how many variants met them."""
+        """One paragraph in plain English: the choice (or that there is none), the constraints, the count."""
         total = len(self.feasible) + len(self.rejected)
-        goal = f"{'Highest' if self.maximize else 'Lowest'} {self.objective}"
         condition = f" under {_describe_constraints(self.constraints)}" if self.constraints else ""
         if self.variant is None:
             if self.constraints:
@@ -84,14 +100,48 @@ class Selection:
                 first, reason = next(iter(self.rejected.items()))
                 text += f" For example '{first}': {reason}."
             return text
-        mean, low, high = self.estimate or (math.nan, math.nan, math.nan)
-        value = f"{format_number(mean)} [{format_number(low)}, {format_number(high)}]"
         count = (
             f"{len(self.feasible)} of {total} variants meet the constraints"
             if self.constraints
-            else f"{total} variants compared"
+            else f"{total} variant{'s' if total != 1 else ''} compared"
         )
-        return f"{goal}{condition}: '{self.variant}' with {self.objective} {value} (95% CI); {count}."
+        value = _estimate_text(self.estimate)
+        if not self.clear:
+            return (
+                f"No clear difference in {self.objective}{condition} among {_name_list([self.variant, *self.tied])}: "
+                f"their 95% intervals overlap; the {'highest' if self.maximize else 'lowest'} mean is "
+                f"'{self.variant}' with {value}; {count}."
+            )
+        goal = f"{'Highest' if self.maximize else 'Lowest'} {self.objective}"
+        runners = [v for v in self.feasible if v != self.variant]
+        if runners:
+            runner = runners[0]
+            ahead = f"clearly ahead of the runner-up '{runner}' ({_estimate_text(self.estimates.get(runner))})"
+        else:
+            ahead = "the only variant that meets the constraints" if self.constraints else "the only variant"
+        return f"{goal}{condition}: '{self.variant}' with {self.objective} {value} (95% CI), {ahead}; {count}."
+
+
+def _estimate_text(estimate: tuple[float, float, float] | None) -> str:
+    """``mean [low, high]`` with three significant digits."""
+    mean, low, high = estimate or (math.nan, math.nan, math.nan)
+    return f"{format_number(mean)} [{format_number(low)}, {format_number(high)}]"
+
+
+def _name_list(names: list[str], shown: int = 3) -> str:
+    """``'a'``, ``'a' and 'b'``, ``'a', 'b', 'c' and 4 more``."""
+    quoted = [f"'{n}'" for n in names[:shown]]
+    rest = len(names) - len(quoted)
+    if rest:
+        return f"{', '.join(quoted)} and {rest} more"
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def overlaps(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    """Whether two ``(mean, ci_low, ci_high)`` intervals overlap; a missing bound counts as overlapping."""
+    if not all(math.isfinite(x) for x in (a[1], a[2], b[1], b[2])):
+        return True
+    return a[1] <= b[2] and b[1] <= a[2]
 
 
 def _describe_constraints(constraints: Mapping[str, tuple[float | None, float | None]]) -> str:
@@ -116,6 +166,8 @@ def best_variant(
 ) -> Selection:
     """The variant with the best ``objective`` mean among those whose intervals meet every constraint.
 
+    It is clearly the best only if its 95% interval overlaps no other feasible variant's
+    (``Selection.clear``; a conservative reading: unpaired intervals of the means).
     ``constraints`` maps a metric to ``(min, max)``, either bound ``None``. A variant is feasible
     when its 95% CI lower bound is ``>= min`` and its upper bound ``<= max``; a missing interval
     fails. Ties on the mean go to the tighter objective interval, then to the first name.
@@ -139,8 +191,10 @@ def best_variant(
     sign = -1.0 if maximize else 1.0
     feasible.sort(key=lambda v: (sign * goal.loc[v, "mean"], _width(goal.loc[v]), v))
     chosen = feasible[0] if feasible else None
-    estimate = _triple(goal.loc[chosen]) if chosen is not None else None
-    return Selection(chosen, objective, maximize, dict(constraints), feasible, rejected, estimate)
+    estimates = {v: _triple(goal.loc[v]) for v in feasible}
+    estimate = estimates[chosen] if chosen is not None else None
+    tied = [v for v in feasible[1:] if estimate is not None and overlaps(estimate, estimates[v])]
+    return Selection(chosen, objective, maximize, dict(constraints), feasible, rejected, estimate, tied, estimates)
 
 
 def _triple(row: pd.Series) -> tuple[float, float, float]:

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from analysis.compare import compare_to_baseline, summarise
-from analysis.selection import Selection, best_variant, pareto_front
+from analysis.selection import Selection, best_variant, overlaps, pareto_front
 from analysis.sweep import (
     metric_vs_parameter_figure,
     sweep_table,
@@ -248,12 +248,60 @@ def test_a_missing_interval_fails_a_constraint():
     assert "no 95% CI" in sel.rejected["m4"]
 
 
-def test_describe_names_the_choice_its_interval_the_constraint_and_the_count():
-    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+def test_describe_names_the_choice_its_interval_the_constraint_and_the_runner_up():
+    candidates = {**CANDIDATES, "m2": {"revenue": (9.7e6, 2e5), "approval_sla_breach_rate": (0.040, 0.004)}}
+    sel = best_variant(hand_summary(candidates), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    assert sel.clear
+    assert sel.best == "m4"
     assert sel.describe() == (
         "Highest revenue under approval_sla_breach_rate <= 0.05 (95% CI upper bound): "
-        "'m4' with revenue 10.4M [10.1M, 10.7M] (95% CI); 2 of 5 variants meet the constraints."
+        "'m4' with revenue 10.4M [10.1M, 10.7M] (95% CI), clearly ahead of the runner-up 'm2' "
+        "(9.7M [9.5M, 9.9M]); 2 of 5 variants meet the constraints."
     )
+
+
+def test_overlapping_intervals_are_no_clear_difference():
+    # m4 [10.1M, 10.7M] and m2 [9.9M, 10.3M] overlap: m4 has the higher mean but is not called best.
+    sel = best_variant(hand_summary(CANDIDATES), "revenue", constraints={"approval_sla_breach_rate": (None, 0.05)})
+    assert sel.variant == "m4"
+    assert not sel.clear
+    assert sel.best is None
+    assert sel.tied == ["m2"]
+    text = sel.describe()
+    assert text.startswith("No clear difference in revenue under approval_sla_breach_rate <= 0.05")
+    assert "among 'm4' and 'm2'" in text
+    assert "best" not in text.lower()
+
+
+def test_ten_overlapping_variants_without_constraints_never_mention_constraints_or_a_best():
+    summary = hand_summary({f"v{i}": {"revenue": (10.0e6 + i * 1e4, 2e5)} for i in range(10)})
+    sel = best_variant(summary, "revenue")
+    assert sel.variant == "v9"
+    assert not sel.clear
+    assert len(sel.tied) == 9
+    text = sel.describe()
+    assert "constraint" not in text
+    assert "best" not in text.lower()
+    assert "among 'v9', 'v8', 'v7' and 7 more" in text
+    assert text.endswith("10 variants compared.")
+
+
+def test_a_separated_winner_without_constraints_is_best_and_constraints_are_not_mentioned():
+    summary = hand_summary({"legacy": {"revenue": (1.0e6, 1e5)}, "optimised": {"revenue": (3.0e6, 2e5)}})
+    sel = best_variant(summary, "revenue")
+    assert sel.best == "optimised"
+    text = sel.describe()
+    assert "constraint" not in text
+    assert "clearly ahead of the runner-up 'legacy' (1M [900k, 1.1M])" in text
+
+
+def test_intervals_that_only_touch_overlap_and_missing_ones_never_separate():
+    assert overlaps((1.0, 0.5, 1.5), (2.0, 1.5, 2.5))
+    assert not overlaps((1.0, 0.5, 1.4), (2.0, 1.5, 2.5))
+    assert overlaps((1.0, math.nan, math.nan), (9.0, 8.0, 10.0))
+    summary = hand_summary({"a": {"revenue": (1.0, 0.1)}, "b": {"revenue": (5.0, 0.1)}})
+    summary.loc[summary["variant"] == "b", ["ci_low", "ci_high"]] = math.nan
+    assert not best_variant(summary, "revenue").clear
 
 
 def test_inverted_bounds_and_unknown_metrics_are_errors():
