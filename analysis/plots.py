@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from salesboost.histogram import BINS_PER_DECADE, N_BINS, LogHistogram, bin_edges
 from salesboost.results import FUNNEL, RunResult
@@ -31,6 +34,18 @@ def distribution_figure(
     """Share of observations per logarithmic bin, one line per variant, means marked."""
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
+    _draw_distribution(ax, histograms, baseline=baseline, means=means)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"share of observations per bin ({BINS_PER_DECADE // _MERGE} bins per decade)")
+    ax.set_title(title + "  (dashed: mean)")
+    ax.legend(frameon=False)
+    return fig
+
+
+def _draw_distribution(
+    ax: Axes, histograms: Mapping[str, LogHistogram], *, baseline: str, means: Mapping[str, float]
+) -> None:
+    """One stair line per variant (share of its observations per merged bin), its mean dashed."""
     palette = colours(list(histograms), baseline)
     for variant, hist in histograms.items():
         total = hist.total
@@ -45,11 +60,48 @@ def distribution_figure(
         if math.isfinite(mean) and mean > 0:
             ax.axvline(mean, color=palette[variant], linestyle="--", linewidth=1)
     ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"share of observations per bin ({BINS_PER_DECADE // _MERGE} bins per decade)")
-    ax.set_title(title + "  (dashed: mean)")
-    ax.legend(frameon=False)
     _trim_xlim(ax, histograms)
+
+
+def _mean_of(runs: Sequence[RunResult], metric: str) -> float:
+    """The mean over replications of ``metric`` (NaN where none has it)."""
+    values = [r.metrics[metric] for r in runs if math.isfinite(r.metrics.get(metric, math.nan))]
+    return float(np.mean(values)) if values else math.nan
+
+
+#: The distributions every run records: histogram key, title, axis label.
+DISTRIBUTIONS: tuple[tuple[str, str, str], ...] = (
+    ("quote_approval_hours", "Quote approval time", "hours from submission to decision"),
+    ("contract_cycle_days", "Contract cycle", "days from acceptance to countersignature"),
+    ("first_response_hours", "First response", "hours from lead arrival to first contact"),
+    ("lead_to_order_days", "Lead to order", "days from lead arrival to booked order"),
+)
+
+
+def merged_histograms(results: Mapping[str, Sequence[RunResult]], key: str) -> dict[str, LogHistogram]:
+    """Per variant, the histogram ``key`` over all its replications."""
+    return {
+        v: LogHistogram.empty().merged(*(r.histograms[key] for r in runs if key in r.histograms))
+        for v, runs in results.items()
+    }
+
+
+def variant_distributions_figure(results: Mapping[str, Sequence[RunResult]], *, variant: str, baseline: str) -> Figure:
+    """A child run's four distributions (approval, contract, first response, lead to order) against the baseline's."""
+    fig = Figure(figsize=(11, 7), layout="constrained")
+    axes = fig.subplots(2, 2)
+    for ax, (key, title, label) in zip(axes.flat, DISTRIBUTIONS, strict=True):
+        hists = merged_histograms(results, key)
+        means = {v: _mean_of(runs, f"{key}_mean") for v, runs in results.items()}
+        _draw_distribution(ax, hists, baseline=baseline, means=means)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel(label, fontsize="small")
+        ax.set_ylabel("share per bin", fontsize="small")
+        ax.tick_params(labelsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
+    versus = f" against {baseline}" if variant != baseline else ""
+    fig.suptitle(f"{variant}{versus}: distributions over all replications (dashed: mean)")
     return fig
 
 
@@ -81,11 +133,20 @@ def funnel_figure(table: pd.DataFrame, *, baseline: str) -> Figure:
     return fig
 
 
-def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str]) -> Figure:
-    """Relative change against the baseline with 95% intervals, one row per metric."""
+def percent_axis(axis: Axis) -> None:
+    """Tick labels of an axis holding percent values as signed percent (``+20%``, ``0%``, ``-50%``)."""
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:+.0f}%" if value else "0%"))
+
+
+def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str], *, baseline: str | None = None) -> Figure:
+    """Change against the baseline in percent with 95% intervals, one row per metric.
+
+    The legend sits below the axes (a marker inside them would read as a data point); with
+    one variant there is none, the title names the comparison, and each point carries its value.
+    """
     data = comparison[comparison["metric"].isin(metrics)]
     variants = list(dict.fromkeys(data["variant"]))
-    fig = Figure(figsize=(7.5, 0.45 * len(metrics) + 1.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.45 * len(metrics) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     palette = dict(zip(variants, _COLOURS, strict=False))
     offset = 0.6 / max(len(variants), 1)
@@ -95,15 +156,27 @@ def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str]) -> Figure:
         value = rows["uplift"].to_numpy(dtype=float) * 100
         low = rows["uplift_ci_low"].to_numpy(dtype=float) * 100
         high = rows["uplift_ci_high"].to_numpy(dtype=float) * 100
-        ax.errorbar(
-            value, y, xerr=[value - low, high - value], fmt="o", color=palette[variant], capsize=3, label=variant
-        )
+        errors = np.nan_to_num(np.vstack([value - low, high - value]), nan=0.0).clip(min=0.0)
+        ax.errorbar(value, y, xerr=errors, fmt="o", color=palette[variant], capsize=3, label=variant)
+        if len(variants) == 1:
+            for x, yy, hi in zip(value, y, high, strict=True):
+                if math.isfinite(x):
+                    end = hi if math.isfinite(hi) else x
+                    ax.annotate(
+                        f"{x:+.1f}%", (end, yy), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8
+                    )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(np.arange(len(metrics)) + offset * (len(variants) - 1) / 2, labels=list(metrics))
     ax.invert_yaxis()
-    ax.set_xlabel("change vs baseline, % (95% CI, paired replications)")
-    ax.set_title("Uplift against the baseline")
-    ax.legend(frameon=False)
+    ax.margins(x=0.12)
+    percent_axis(ax.xaxis)
+    ax.set_xlabel("change vs baseline, % (mean and 95% CI, paired replications)")
+    versus = f" {baseline}" if baseline else " the baseline"
+    if len(variants) == 1:
+        ax.set_title(f"{variants[0]} against{versus}")
+    else:
+        ax.set_title(f"Change against{versus}")
+        fig.legend(loc="outside lower center", ncols=min(len(variants), 4), frameon=False, fontsize="small")
     return fig
 
 
@@ -145,25 +218,46 @@ def write_report_plots(
     out_dir.mkdir(parents=True, exist_ok=True)
     means = table.groupby("variant", sort=False)[list(metrics)].mean()
     figures: dict[str, Figure] = {}
-    for key, title, label in (
-        ("quote_approval_hours", "Quote approval time", "hours from submission to decision"),
-        ("contract_cycle_days", "Contract cycle", "days from acceptance to countersignature"),
-        ("first_response_hours", "First response", "hours from lead arrival to first contact"),
-        ("lead_to_order_days", "Lead to order", "days from lead arrival to booked order"),
-    ):
+    for key, title, label in DISTRIBUTIONS:
         metric = f"{key}_mean"
-        hists = {v: LogHistogram.empty().merged(*(r.histograms[key] for r in runs)) for v, runs in results.items()}
+        hists = merged_histograms(results, key)
         mean_of = {v: float(means.loc[v, metric]) if metric in means.columns else math.nan for v in results}
         figures[f"distribution_{key}.png"] = distribution_figure(
             hists, title=title, xlabel=label, baseline=baseline, means=mean_of
         )
     figures["funnel.png"] = funnel_figure(table, baseline=baseline)
     if not comparison.empty:
-        figures["uplift.png"] = uplift_figure(comparison, metrics)
+        figures["uplift.png"] = uplift_figure(comparison, metrics, baseline=baseline)
     figures["replications.png"] = replications_figure(table, metrics, baseline=baseline)
     paths = []
     for name, fig in figures.items():
         path = out_dir / name
         fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths
+
+
+def write_variant_plots(
+    results: Mapping[str, Sequence[RunResult]],
+    comparison: pd.DataFrame,
+    *,
+    variant: str,
+    baseline: str,
+    metrics: Sequence[str],
+    out_dir: Path,
+) -> list[Path]:
+    """A child run's own plots in ``out_dir``: its distributions against the baseline's, and its uplift.
+
+    ``results`` holds the variant's replications and the baseline's paired ones (the variant
+    alone for the baseline); ``comparison`` its rows against the baseline (empty for the baseline).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {"distributions.png": variant_distributions_figure(results, variant=variant, baseline=baseline)}
+    if not comparison.empty:
+        figures["uplift.png"] = uplift_figure(comparison, metrics, baseline=baseline)
+    paths = []
+    for name, fig in figures.items():
+        path = out_dir / name
+        fig.savefig(path, dpi=100)
         paths.append(path)
     return paths

@@ -26,6 +26,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from analysis.plots import percent_axis
 from analysis.selection import Selection, format_number, metric_frame, pareto_front
 
 _BASELINE_COLOUR = "#7f7f7f"
@@ -308,34 +309,56 @@ def tornado_figure(sensitivity: pd.DataFrame, metric: str, variant: str, *, titl
     """Per parameter, bars from the default mean of ``metric`` to its low- and high-level means.
 
     Parameters are sorted by swing, the range spanned by their low, default and high means,
-    largest on top. Bar ends carry the parameter value used and a 95% CI error bar; a vertical
-    line marks the default mean.
+    largest on top. Bar ends carry a 95% CI error bar; a vertical line marks the default mean.
+    The values each parameter took are in its axis label (nothing is written inside the axes,
+    so no label can cover another). An uplift (``*_uplift``, a ratio) is drawn in percent,
+    the unit of the tables.
     """
     rows = sensitivity[(sensitivity["metric"] == metric) & (sensitivity["variant"] == variant)]
     if rows.empty:
         raise ValueError(f"no sensitivity rows for metric {metric!r} and variant {variant!r}")
+    percent = metric.endswith("_uplift")
+    if percent:
+        rows = rows.assign(**{c: pd.to_numeric(rows[c]) * 100 for c in _ESTIMATE})
     default = pd.to_numeric(rows.loc[rows["level"] == "default", "mean"]).dropna()
     centre = float(default.iloc[0]) if not default.empty else math.nan
     bars = _tornado_bars(rows, centre)
-    names = _short_names(list(bars.index))
-    fig = Figure(figsize=(7.5, 0.5 * len(bars) + 1.6), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.62 * len(bars) + 1.8), layout="constrained")
     ax = fig.add_subplot()
     labelled: set[str] = set()
-    for y, (parameter, bar) in enumerate(bars.iterrows()):
+    for y, (_parameter, bar) in enumerate(bars.iterrows()):
         base = centre if math.isfinite(centre) else bar["low_mean"]
         for z, level in enumerate(_longest_first(bar, base)):
-            label = None if level in labelled else f"{level} value"
+            label = None if level in labelled else f"{level} end of its range"
             if _tornado_end(ax, y, base, bar, level, label=label, zorder=2 + z):
                 labelled.add(level)
-            _annotate_end(ax, y, base, bar, level, name=names[str(parameter)])
     if math.isfinite(centre):
-        ax.axvline(centre, color="black", linewidth=1, label=f"default ({format_number(centre, 4)})")
-    ax.set_yticks(range(len(bars)), labels=list(bars.index))
-    ax.margins(x=0.25)
-    ax.set_xlabel(f"{metric} (mean, 95% CI at the bar ends)")
-    ax.set_title(title or f"Sensitivity of {metric} ({variant})")
+        shown = f"{centre:+.1f}%" if percent else format_number(centre, 4)
+        ax.axvline(centre, color="black", linewidth=1, label=f"default ({shown})")
+    ax.set_yticks(range(len(bars)), labels=[_tornado_label(str(p), bar) for p, bar in bars.iterrows()], fontsize=8)
+    ax.margins(x=0.05)
+    if percent:
+        percent_axis(ax.xaxis)
+        name = metric.removesuffix("_uplift")
+        ax.set_xlabel(f"{name}: change vs baseline, % (mean, 95% CI at the bar ends)")
+    else:
+        ax.set_xlabel(f"{metric} (mean, 95% CI at the bar ends)")
+    ax.set_title(
+        title or f"Sensitivity of {metric.removesuffix('_uplift') + ' uplift' if percent else metric} ({variant})"
+    )
     fig.legend(loc="outside lower center", ncols=3, frameon=False, fontsize="small")
     return fig
+
+
+def _tornado_label(parameter: str, bar: pd.Series) -> str:
+    """A bar's axis label: the parameter, then the low and high values it took."""
+    values = [f"{level} {_format_value(bar[f'{level}_value'])}" for level in ("low", "high") if _present(bar, level)]
+    return parameter + ("\n" + " / ".join(values) if values else "")
+
+
+def _present(bar: pd.Series, level: str) -> bool:
+    value = bar[f"{level}_value"]
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 _LEVEL_COLOURS = {"low": _LOW_COLOUR, "high": _HIGH_COLOUR}
@@ -371,28 +394,12 @@ def _tornado_end(ax: Axes, y: int, base: float, bar: pd.Series, level: str, *, l
     ax.barh(y, mean - base, left=base, height=0.6, color=_LEVEL_COLOURS[level], label=label, zorder=zorder)
     low, high = bar[f"{level}_ci_low"], bar[f"{level}_ci_high"]
     if math.isfinite(low) and math.isfinite(high):
+        # The low end's interval above the bar's middle, the high end's below: both stay readable.
+        at = y - 0.15 if level == "low" else y + 0.15
         ax.errorbar(
-            mean, y, xerr=[[mean - low], [high - mean]], fmt="none", ecolor="black", lw=0.8, capsize=2, zorder=6
+            mean, at, xerr=[[mean - low], [high - mean]], fmt="none", ecolor="black", lw=0.8, capsize=2, zorder=6
         )
     return True
-
-
-def _annotate_end(ax: Axes, y: int, base: float, bar: pd.Series, level: str, *, name: str) -> None:
-    """Write ``name=value`` just outside the level's bar end (and its interval)."""
-    mean = bar[f"{level}_mean"]
-    if not math.isfinite(mean):
-        return
-    left = mean < base or (mean == base and level == "low")
-    reach = bar[f"{level}_ci_low"] if left else bar[f"{level}_ci_high"]
-    ax.annotate(
-        f"{name}={_format_value(bar[f'{level}_value'])}",
-        (reach if math.isfinite(reach) else mean, y),
-        xytext=(-4 if left else 4, 0),
-        textcoords="offset points",
-        ha="right" if left else "left",
-        va="center",
-        fontsize=7,
-    )
 
 
 # --- tables and files -------------------------------------------------------------------------

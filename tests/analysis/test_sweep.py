@@ -6,9 +6,11 @@ import ast
 import math
 from pathlib import Path
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.compare import compare_to_baseline, summarise
@@ -459,17 +461,80 @@ def test_tornado_puts_the_largest_swing_on_top_and_labels_the_values(sensitivity
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["team.reps", LEADS, "behaviour.beta"]  # bottom to top: swing 0.9M, 2M, 6M
-    texts = {t.get_text() for t in ax.texts}
-    assert {"beta=0", "beta=1.7", "reps=4", "reps=8", "leads_per_week=80", "leads_per_week=120"} <= texts
+    # bottom to top: swing 0.9M, 2M, 6M; each label names the values the parameter took
+    assert ticks == ["team.reps\nlow 4 / high 8", f"{LEADS}\nlow 80 / high 120", "behaviour.beta\nlow 0 / high 1.7"]
+    assert not ax.texts  # nothing written inside the axes
     default = [line for line in ax.get_lines() if list(line.get_xdata()) == [10.0e6, 10.0e6]]
     assert default
     legend = {t.get_text(): h for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles, strict=True)}
-    low, high = legend["low value"].get_facecolor(), legend["high value"].get_facecolor()
+    low, high = legend["low end of its range"].get_facecolor(), legend["high end of its range"].get_facecolor()
     assert low != high
     assert {bar.get_facecolor() for bar in ax.patches} == {low, high}
     assert len(ax.patches) == 6  # a low and a high half per parameter
     assert "Sensitivity of revenue" in ax.get_title()
+
+
+def visible_texts(fig: Figure) -> list:
+    """Every non-empty text artist of a drawn figure: titles, tick and axis labels, legends, annotations."""
+    drawn(fig)
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return [t for t in texts if t.get_window_extent().width > 0]
+
+
+def drawn(fig: Figure) -> Figure:
+    """``fig`` drawn on an Agg canvas, so that text extents and tick labels are final."""
+    FigureCanvasAgg(fig).draw()
+    return fig
+
+
+def overlapping_texts(fig: Figure) -> list[tuple[str, str]]:
+    """Pairs of texts whose drawn bounding boxes overlap."""
+    texts = visible_texts(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [
+        (a, b)
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a.overlaps(box_b)
+        and box_a.intersection(box_a, box_b).width * box_a.intersection(box_a, box_b).height > 1
+    ]
+
+
+def test_tornado_labels_never_overlap_even_with_many_long_parameters():
+    rows = []
+    for i in range(9):
+        name = f"behaviour.some_rather_long_group.parameter_number_{i}"
+        for level, value, mean in (("low", 0.001 * i, 2.0 + 0.01 * i), ("default", 1.0, 2.1), ("high", 10.0, 2.2)):
+            for metric, scale in (("revenue_uplift", 1.0), ("revenue", 1e6)):
+                m = mean * scale
+                rows.append(
+                    {
+                        "parameter": name,
+                        "level": level,
+                        "value": value,
+                        "variant": "v",
+                        "metric": metric,
+                        "mean": m,
+                        "ci_low": m - 0.5 * scale,
+                        "ci_high": m + 0.5 * scale,
+                    }
+                )
+    table = pd.DataFrame(rows)
+    for metric in ("revenue_uplift", "revenue"):
+        assert overlapping_texts(tornado_figure(table, metric, "v")) == []
+
+
+def test_tornado_of_an_uplift_is_in_percent_like_the_tables(sensitivity):
+    fig = tornado_figure(sensitivity, "revenue_uplift", "managers=2,escalate=1.0")
+    ax = drawn(fig).axes[0]
+    # default uplift 10M / 9M - 1 = 11.1%: drawn at 11.1 on a percent axis, not at the ratio 0.111
+    assert any(list(line.get_xdata()) == pytest.approx([100 / 9, 100 / 9]) for line in ax.get_lines())
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels
+    assert all(label.endswith("%") for label in labels)
+    assert "%" in ax.get_xlabel()
+    assert any("+11.1%" in t.get_text() for t in fig.legends[0].get_texts())
 
 
 def test_tornado_rejects_a_variant_without_rows(sensitivity):
