@@ -53,7 +53,8 @@ def parquet_logs(tmp_path_factory) -> dict[tuple[str, int], Path]:
     return _logs(tmp / "again", ".parquet")
 
 
-def test_pm4py_discovers_a_dfg_with_its_default_keys(parquet_logs):
+@pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")
+def test_pm4py_discovers_a_dfg_with_its_default_keys(parquet_logs, tmp_path):
     import pm4py
 
     log = pd.concat([pd.read_parquet(parquet_logs["legacy", r]) for r in range(REPLICATIONS)], ignore_index=True)
@@ -74,6 +75,12 @@ def test_pm4py_discovers_a_dfg_with_its_default_keys(parquet_logs):
     assert traces(formatted) == traces(log)
     performance = pm4py.discover_performance_dfg(log)[0]  # uses start_timestamp too
     assert performance["assign_lead", "first_contact"]["mean"] > 0
+    # XES through pm4py, as the module's docstring says.
+    one = pd.read_parquet(parquet_logs["optimised", 0])
+    pm4py.write_xes(one, str(tmp_path / "log.xes"), show_progress_bar=False)
+    back = pm4py.read_xes(str(tmp_path / "log.xes"), show_progress_bar=False)
+    assert len(back) == len(one)
+    assert back["case:concept:name"].nunique() == one["case:concept:name"].nunique()
 
 
 def test_logs_pair_the_same_leads_across_variants(parquet_logs):
