@@ -32,9 +32,26 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """Compose ``conf/config.yaml`` with ``overrides`` (initialising Hydra if needed)."""
     register_schema()
     if GlobalHydra.instance().is_initialized():
-        return compose(config_name="config", overrides=list(overrides))
+        return compose(config_name="config", overrides=with_search_path(overrides))
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
+
+
+def with_search_path(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` plus the running app's ``hydra.searchpath``, unless they set it.
+
+    Inside the ``salesboost`` command the overrides of a variant are the task's only, without
+    ``hydra.*``; a user's config directory added on the command line must still be searched.
+    """
+    from hydra.core.hydra_config import HydraConfig  # noqa: PLC0415
+
+    if any(override_key(o) == "hydra.searchpath" for o in overrides) or not HydraConfig.initialized():
+        return list(overrides)
+    paths = [str(p) for p in HydraConfig.get().searchpath]
+    if not paths:
+        return list(overrides)
+    quoted = ",".join("'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'" for p in paths)
+    return [f"hydra.searchpath=[{quoted}]", *overrides]
 
 
 def scenario_sections(cfg: DictConfig) -> dict[str, Any]:
