@@ -56,7 +56,7 @@ tr.chosen td { background: #eaf3fc; }
 .cal { color: var(--warn); font-weight: 700; margin-left: 2px; }
 .tag.base { color: var(--muted); }
 .tag.best { color: var(--accent); }
-.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 22px 26px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(540px, 100%), 1fr)); gap: 22px 26px; }
 figure { margin: 0; break-inside: avoid; }
 figure.wide { grid-column: 1 / -1; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--rule); }
@@ -64,6 +64,13 @@ figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
 ul { padding-left: 22px; max-width: 100ch; }
 li { margin: 4px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
+@media (max-width: 760px) {
+  body { padding: 12px 10px 32px; }
+  th, td { padding: 5px 6px; }
+  td .desc { display: none; }
+  dl.facts { grid-template-columns: 1fr; }
+  dl.facts dd { margin-bottom: 6px; }
+}
 @media print {
   html { font-size: 10.5pt; }
   body { max-width: none; padding: 0; }

@@ -103,6 +103,9 @@ class _Report:
         self.s = summary.set_index(["variant", "metric"]) if not summary.empty else None
         self.c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
         self.configs = {v.name: v.config for v in plan.variants}
+        # A variant is shown as chosen only when the selection calls it best outright.
+        clear = "no clear difference" not in selection.describe().lower()
+        self.chosen = selection.variant if clear else None
 
     # --- the page ---------------------------------------------------------------------------
 
@@ -178,7 +181,7 @@ class _Report:
         """The answer: the selection's own words, the objective's change and why others were rejected."""
         sel = self.selection
         text = sel.describe()
-        unclear = sel.variant is None or "no clear difference" in text.lower()
+        unclear = self.chosen is None
         parts = [f"<div class='answer{' unclear' if unclear else ''}'>{_bold_variant(text, sel.variant)}"]
         change = self._change(sel.variant, sel.objective) if sel.variant and sel.variant != self.baseline else None
         if change is not None:
@@ -297,7 +300,8 @@ class _Report:
         header += [Cell(f"{breakable(v)} vs {esc(self.baseline)}", "num") for v in others]
         rows = []
         for metric in self._metrics():
-            row: list[Cell | str] = [Cell(with_sub(code(metric), esc(_description(metric))))]
+            name = f"<code class='long'>{breakable(metric, '_')}</code>"
+            row: list[Cell | str] = [Cell(f"{name}<span class='sub desc'>{esc(_description(metric))}</span>")]
             row += [self._estimate_cell(v.name, metric) for v in self.ok]
             row += [self._change_cell(v, metric) for v in others]
             rows.append(row)
@@ -312,7 +316,7 @@ class _Report:
         header.append(Cell(f"<code class='long'>{breakable(r.objective, '_')}</code> vs {esc(self.baseline)}", "num"))
         rows = []
         for v in self.ok:
-            chosen = " chosen" if v.name == self.selection.variant else ""
+            chosen = " chosen" if v.name == self.chosen else ""
             row: list[Cell | str] = [Cell(breakable(v.name) + self._tags(v.name), "name" + chosen)]
             n = self._value(v.name, metrics[0], "n")
             row.append(Cell(f"{n:.0f}" if math.isfinite(n) else "", "num"))
@@ -372,7 +376,7 @@ class _Report:
         tags = []
         if variant == self.baseline:
             tags.append("<span class='tag base'>baseline</span>")
-        if variant == self.selection.variant:
+        if variant == self.chosen:
             tags.append("<span class='tag best'>chosen</span>")
         elif self.selection.constraints and variant in self.selection.rejected:
             tags.append("<span class='tag base'>does not qualify</span>")

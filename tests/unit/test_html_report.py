@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from analysis.selection import Selection
 from experiments.app import Outcome, execute
 from experiments.caveats import CALIBRATIONS, calibration_of, sensitivity_metric, swings
 from experiments.html_report import write_report_html
@@ -293,6 +294,24 @@ def test_when_no_variant_qualifies_the_page_says_so(grid_run: Outcome, tmp_path:
     assert none.describe() in page.answer
     classes = [v for _, k, v in page.attributes if k == "class"]
     assert "tag best" not in classes, "no variant is marked as chosen"
+    assert "answer unclear" in classes
+
+
+class _Unclear(Selection):
+    """A selection that finds no clear difference (its own words decide how the page reads it)."""
+
+    def describe(self) -> str:
+        return "No clear difference in revenue among 'optimised' and 'legacy': their 95% intervals overlap."
+
+
+def test_no_variant_is_called_chosen_without_a_clear_difference(default_run: Outcome, tmp_path: Path) -> None:
+    selection = default_run.selection
+    assert selection is not None
+    unclear = _Unclear(**{f.name: getattr(selection, f.name) for f in dataclasses.fields(selection)})
+    page = _parse(_rewrite(default_run, tmp_path, selection=unclear))
+    assert unclear.describe() in page.answer
+    classes = [v for _, k, v in page.attributes if k == "class"]
+    assert "tag best" not in classes
     assert "answer unclear" in classes
 
 
