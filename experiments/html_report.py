@@ -103,9 +103,9 @@ class _Report:
         self.s = summary.set_index(["variant", "metric"]) if not summary.empty else None
         self.c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
         self.configs = {v.name: v.config for v in plan.variants}
-        # A variant is shown as chosen only when the selection calls it best outright.
-        clear = "no clear difference" not in selection.describe().lower()
-        self.chosen = selection.variant if clear else None
+        # A variant is shown as chosen only when its interval separates from the others'.
+        self.chosen = selection.best
+        self.tied = [selection.variant, *selection.tied] if selection.variant and not selection.clear else []
 
     # --- the page ---------------------------------------------------------------------------
 
@@ -185,11 +185,28 @@ class _Report:
         parts = [f"<div class='answer{' unclear' if unclear else ''}'>{_bold_variant(text, sel.variant)}"]
         change = self._change(sel.variant, sel.objective) if sel.variant and sel.variant != self.baseline else None
         if change is not None:
+            against = "Against" if self.chosen else f"The {'highest' if sel.maximize else 'lowest'} mean against"
             parts.append(
-                f"<br>Against {esc(self.baseline)}: {code(sel.objective)} {esc(pct(change['uplift']))} "
+                f"<br>{against} {esc(self.baseline)}: {code(sel.objective)} {esc(pct(change['uplift']))} "
                 f"[{esc(pct(change['uplift_ci_low']))}, {esc(pct(change['uplift_ci_high']))}] (95% CI)."
             )
         parts.append("</div>")
+        if self.tied:
+            rows = [
+                [
+                    Cell(breakable(v), "name"),
+                    self._estimate_cell(v, sel.objective),
+                    self._change_cell(v, sel.objective),
+                ]
+                for v in self.tied
+            ]
+            parts.append(
+                f"<h3>No clear difference among these {len(self.tied)} variants</h3>"
+                f"<p>Their 95% intervals of {code(sel.objective)} overlap, so the data do not rank them; "
+                "more replications narrow the intervals, or choose among them on other grounds "
+                "(cost, risk, ease of roll-out).</p>"
+                + table(["variant", Cell(code(sel.objective), "num"), Cell(f"vs {esc(self.baseline)}", "num")], rows)
+            )
         if sel.constraints and sel.rejected:
             rows = [[Cell(breakable(v), "name"), Cell(esc(why))] for v, why in sel.rejected.items()]
             parts.append(
@@ -378,6 +395,8 @@ class _Report:
             tags.append("<span class='tag base'>baseline</span>")
         if variant == self.chosen:
             tags.append("<span class='tag best'>chosen</span>")
+        elif variant in self.tied:
+            tags.append("<span class='tag base'>no clear difference</span>")
         elif self.selection.constraints and variant in self.selection.rejected:
             tags.append("<span class='tag base'>does not qualify</span>")
         return "".join(tags)

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from analysis.selection import Selection
 from experiments.app import Outcome, execute
 from experiments.caveats import CALIBRATIONS, calibration_of, sensitivity_metric, swings
 from experiments.html_report import write_report_html
@@ -297,22 +296,20 @@ def test_when_no_variant_qualifies_the_page_says_so(grid_run: Outcome, tmp_path:
     assert "answer unclear" in classes
 
 
-class _Unclear(Selection):
-    """A selection that finds no clear difference (its own words decide how the page reads it)."""
-
-    def describe(self) -> str:
-        return "No clear difference in revenue among 'optimised' and 'legacy': their 95% intervals overlap."
-
-
 def test_no_variant_is_called_chosen_without_a_clear_difference(default_run: Outcome, tmp_path: Path) -> None:
     selection = default_run.selection
     assert selection is not None
-    unclear = _Unclear(**{f.name: getattr(selection, f.name) for f in dataclasses.fields(selection)})
+    assert selection.clear, "optimised is clearly ahead of legacy"
+    unclear = dataclasses.replace(selection, tied=["legacy"])
+    assert "No clear difference" in unclear.describe()
     page = _parse(_rewrite(default_run, tmp_path, selection=unclear))
     assert unclear.describe() in page.answer
     classes = [v for _, k, v in page.attributes if k == "class"]
     assert "tag best" not in classes
     assert "answer unclear" in classes
+    assert "No clear difference among these 2 variants" in page.headings
+    table = next(t for t in page.tables if t and t[0][0] == "variant" and t[0][1] == "revenue")
+    assert [r[0] for r in table[1:]] == ["optimised", "legacy"]
 
 
 def test_the_word_constraints_appears_only_when_constraints_are_set(default_run: Outcome, grid_run: Outcome) -> None:
