@@ -4,8 +4,9 @@
 settings) before anything starts, so bad input never leaves a run behind. ``execute`` runs
 the sweep (each variant's child run is written as soon as it is complete), then analyses
 all variants together, writes tables and plots to the output directory, and closes the
-parent run with the comparison. Interrupted or crashed, it leaves every finished
-replication in the result store and the parent run open for the same command to resume.
+parent run with the comparison. Interrupted or crashed at any moment, it leaves every
+finished replication in the result store and the parent run closed (KILLED or FAILED) for
+the same command to resume; one sweep runs in one invocation at a time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 
 class Interrupted(KeyboardInterrupt):
-    """The run was stopped (Ctrl-C); what finished is kept for a resume."""
+    """The run was stopped (Ctrl-C, SIGTERM); what finished is kept for a resume. The text is the line to print."""
 
 
 class VariantFailureError(RuntimeError):
@@ -135,10 +136,17 @@ def execute(
     executor: Executor | None = None,
     store: ResultStore | None = None,
 ) -> Outcome:
-    """Run every variant's replications, analyse, write outputs and record them."""
+    """Run every variant's replications, analyse, write outputs and record them.
+
+    Interrupted at any moment (``KeyboardInterrupt``), it raises :class:`Interrupted` with
+    the line to print: the parent run is closed as KILLED, no child is left half-written and
+    the same command resumes. Another invocation running the same sweep against the same
+    store makes it raise :class:`experiments.locks.SweepBusyError` before anything is created.
+    """
+    from experiments.locks import deferred_interrupts  # noqa: PLC0415
     from experiments.preflight import check_plan  # noqa: PLC0415
     from experiments.recording import child_record  # noqa: PLC0415 - pandas and mlflow only when running
-    from experiments.tracking import SweepRecorder, git_commit, open_tracker  # noqa: PLC0415
+    from experiments.tracking import SweepRecorder, git_commit, open_tracker, sweep_lock  # noqa: PLC0415
 
     out = stream if stream is not None else sys.stdout
     started_ms = int(time.time() * 1000)
@@ -146,78 +154,81 @@ def execute(
     check_plan(plan, output_dir)  # services, paths and sizes, before anything is created
     output_dir.mkdir(parents=True, exist_ok=True)
     recorder = None
-    if plan.tracking.enabled:
-        tracker = open_tracker(plan.tracking, experiment.name)
-        recorder = SweepRecorder(
-            tracker,
-            sweep_key=sweep_key(plan),
-            run_name=parent_run_name(experiment.name),
-            started_ms=started_ms,
-        )
-        parent_id = recorder.open(_parent_params(plan), {"git_commit": git_commit(), "root_seed": str(experiment.seed)})
-        if recorder.resumed:
-            print(f"{experiment.name}: resuming MLflow run {parent_id}", file=out)
-    if executor is None:
-        executor = _ray_executor(plan.ray)
-    if store is None and experiment.cache:
-        store = ResultStore(Path(experiment.cache_dir)) if experiment.cache_dir else ResultStore()
-    common_tags = {"git_commit": git_commit(), "root_seed": str(experiment.seed)}
-
-    def on_done(run: VariantRun) -> None:
-        if recorder is not None and not recorder.has(run.name):
-            recorder.record(child_record(run, sweep.baseline, common_tags=common_tags, output_dir=output_dir))
-
-    sweep = Sweep(
-        plan.variants,
-        seed=experiment.seed,
-        replications=experiment.replications,
-        adaptive=experiment.adaptive,
-        executor=executor,
-        store=store,
-        progress=Progress(0, f"{experiment.name}: simulating"),
-        on_done=on_done,
-        event_log=_event_log_paths(experiment, output_dir),
-    )
-    outcome = _run_sweep(sweep, executor, recorder)
+    lock = None
+    sweep: Sweep | None = None
+    main_done = False
     try:
+        if plan.tracking.enabled:
+            tracker = open_tracker(plan.tracking, experiment.name)
+            key = sweep_key(plan)
+            lock = sweep_lock(tracker, key)  # before the parent run: never two parents for one sweep
+            recorder = SweepRecorder(
+                tracker, sweep_key=key, run_name=parent_run_name(experiment.name), started_ms=started_ms
+            )
+            with deferred_interrupts():  # a parent run is created (or resumed) whole, and known
+                tags = {"git_commit": git_commit(), "root_seed": str(experiment.seed)}
+                parent_id = recorder.open(_parent_params(plan), tags)
+            if recorder.resumed:
+                print(f"{experiment.name}: resuming MLflow run {parent_id}", file=out)
+        if store is None and experiment.cache:
+            store = ResultStore(Path(experiment.cache_dir)) if experiment.cache_dir else ResultStore()
+        if executor is None:
+            executor = _ray_executor(plan.ray)
+        common_tags = {"git_commit": git_commit(), "root_seed": str(experiment.seed)}
+
+        def on_done(run: VariantRun) -> None:
+            if recorder is not None and not recorder.has(run.name):
+                assert sweep is not None  # set before it runs
+                recorder.record(child_record(run, sweep.baseline, common_tags=common_tags, output_dir=output_dir))
+
+        sweep = Sweep(
+            plan.variants,
+            seed=experiment.seed,
+            replications=experiment.replications,
+            adaptive=experiment.adaptive,
+            executor=executor,
+            store=store,
+            progress=Progress(0, f"{experiment.name}: simulating"),
+            on_done=on_done,
+            event_log=_event_log_paths(experiment, output_dir),
+        )
+        try:
+            outcome = sweep.run()
+        finally:
+            if sweep.progress is not None:
+                sweep.progress.close()
+        main_done = True
         # Child runs still being written overlap the analysis; finish() waits for them.
         return _analyse_and_finish(plan, outcome, output_dir, out, executor=executor, store=store, recorder=recorder)
-    except KeyboardInterrupt:  # during the sensitivity runs or the analysis
-        executor.cancel()
-        if recorder is not None:
-            recorder.stop("KILLED")
-        raise Interrupted(
-            "interrupted after the main replications; every finished replication is saved; "
-            "run the same command again to resume where it stopped"
-        ) from None
-    except BaseException:
-        if recorder is not None:
-            recorder.stop("FAILED")
-        raise
-
-
-def _run_sweep(sweep: Sweep, executor: Executor, recorder: Any) -> SweepOutcome:
-    progress = sweep.progress
-    assert progress is not None  # created by execute
-    try:
-        return sweep.run()
     except KeyboardInterrupt:
-        executor.cancel()
+        if executor is not None:
+            executor.cancel()
         if recorder is not None:
             recorder.stop("KILLED")
-        progress.close()
-        saved = progress.done
-        raise Interrupted(
-            f"interrupted: {saved} of {progress.total} replications are saved; "
-            "run the same command again to resume where it stopped"
-        ) from None
+        raise Interrupted(_interrupted(sweep, main_done=main_done)) from None
     except BaseException:
-        executor.cancel()
+        if executor is not None:
+            executor.cancel()
         if recorder is not None:
             recorder.stop("FAILED")
         raise
     finally:
-        progress.close()
+        if lock is not None:
+            lock.release()
+
+
+#: The end of every interruption message: what to do next.
+RESUME_HINT = "run the same command again to resume where it stopped"
+
+
+def _interrupted(sweep: Sweep | None, *, main_done: bool) -> str:
+    """The one line that says what an interruption kept and how to go on."""
+    if main_done:
+        return f"interrupted after the main replications; every finished replication is saved; {RESUME_HINT}"
+    progress = sweep.progress if sweep is not None else None
+    if progress is None or not progress.done:
+        return f"interrupted before any replication was saved; {RESUME_HINT}"
+    return f"interrupted: {progress.done} of {progress.total} replications are saved; {RESUME_HINT}"
 
 
 def _analyse_and_finish(
@@ -366,7 +377,7 @@ def _sensitivity(
 def _ray_executor(config: RayConfig) -> Executor:
     from experiments.parallel import RayExecutor, ensure_ray  # noqa: PLC0415 - Ray only when running
 
-    ensure_ray(config)
+    ensure_ray(config, watchdog=True)
     return RayExecutor()
 
 

@@ -3,7 +3,10 @@
 ``salesboost`` runs the default experiment; Hydra overrides (``market.leads_per_week=400``),
 group choices (``pipeline=optimised``) and ``-m`` multirun work as usual. Bad input ends
 with one line naming the key and what is allowed, exit status 2, and nothing recorded.
-``--help`` is answered before Hydra is imported, so it is instant.
+SIGINT (Ctrl-C) or SIGTERM at any moment ends with one line saying how to resume, exit
+status 130, no MLflow run left RUNNING and no process of this invocation left behind. The
+same sweep already running in another invocation ends this one with one line naming that
+process, exit status 75 (try again later). ``--help`` is answered before Hydra is imported.
 """
 
 from __future__ import annotations
@@ -93,8 +96,15 @@ def _run_hydra_app() -> None:
 _OPEN_DICTS = ("experiment.grid=", "experiment.variants=")
 
 
+#: Exit statuses besides 0: a failure, bad input, the sweep busy elsewhere, an interruption.
+FAILED, BAD_INPUT, BUSY, INTERRUPTED = 1, 2, 75, 130
+
+
 def main() -> None:
     """Console entry point."""
+    from experiments.locks import install_interrupt_handlers  # noqa: PLC0415
+
+    install_interrupt_handlers()  # first: a signal from now on ends in the clean stop below
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
         print(help_text())
         return
@@ -102,28 +112,40 @@ def main() -> None:
     # Let errors reach us instead of Hydra's multi-line report; we print one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     status = 0
+    message = None
     try:
         _run_hydra_app()
     except KeyboardInterrupt as interrupt:
-        reason = str(interrupt) or "interrupted before any replication was saved"
-        print(f"\nsalesboost: {reason}", file=sys.stderr)
-        status = 130
+        from experiments.app import RESUME_HINT  # noqa: PLC0415
+
+        message = str(interrupt) or f"interrupted before any replication was saved; {RESUME_HINT}"
+        status = INTERRUPTED
     except Exception as error:
         if os.environ.get("SALESBOOST_TRACEBACK"):
             raise
         from experiments.errors import describe_error, is_input_error  # noqa: PLC0415
+        from experiments.locks import SweepBusyError  # noqa: PLC0415
 
-        print(f"salesboost: error: {describe_error(error)}", file=sys.stderr)
-        status = 2 if is_input_error(error) else 1
+        if isinstance(error, SweepBusyError):
+            message, status = f"error: {error}", BUSY
+        else:
+            message = f"error: {describe_error(error)}"
+            status = BAD_INPUT if is_input_error(error) else FAILED
     finally:
-        _stop_ray()
+        _stop_processes()
+    if message is not None:
+        if "experiments.progress" in sys.modules:  # a bar may be live: end it, so the message has its own line
+            sys.modules["experiments.progress"].close_all()
+        print(f"salesboost: {message}", file=sys.stderr)
     sys.exit(status)
 
 
-def _stop_ray() -> None:
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        ray.shutdown()
+def _stop_processes() -> None:
+    """Stop Ray and every process it started, whatever state an interruption left them in."""
+    if "ray" in sys.modules:
+        from experiments.parallel import stop_ray  # noqa: PLC0415
+
+        stop_ray()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ is written in one go when its variant is complete; one that fails half-way is de
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.config import TrackingConfig
+from experiments.locks import SweepLock, deferred_interrupts, file_lock
 from experiments.paths import DEFAULT_ARTIFACT_ROOT, REPO_ROOT, default_tracking_uri
 
 #: MLflow 3 opens an experiment in the view this tag names; without it, the GenAI view.
@@ -52,28 +54,65 @@ class Tracker:
         return f"MLflow UI: {self.uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs"
 
 
+#: How long a first use waits for another invocation to finish creating the same SQLite store.
+STORE_LOCK_SECONDS = 120.0
+
+
 def open_tracker(config: TrackingConfig, experiment_name: str) -> Tracker:
     """Connect to the tracking store, creating the database and experiment if needed.
 
-    Call this on the driver before any parallel work: creating a SQLite store runs schema
-    migrations that must not race.
+    A SQLite store is created, migrated and given the experiment under an inter-process lock
+    (``<db>-lock``) and whole (a signal waits): two invocations on a fresh file used to run
+    MLflow's migrations at once and break it for good (``table _alembic_tmp_metrics already exists``).
     """
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    uri = config.uri or default_tracking_uri()
+    db = sqlite_path(uri)
+    if db is None:
+        return _open_tracker(uri, experiment_name)
+    with (
+        file_lock(db.with_name(f"{db.name}-lock"), timeout=STORE_LOCK_SECONDS, what=f"tracking.uri {uri}"),
+        deferred_interrupts(),
+    ):
+        return _open_tracker(uri, experiment_name)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI; None for any other store."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def sweep_lock(tracker: Tracker, sweep_key: str) -> SweepLock:
+    """Take the lock of one sweep in one tracking store, or raise SweepBusyError naming its holder.
+
+    For a SQLite store the locks live beside the file (``<db>-sweeps/``); for a tracking
+    server in ``.salesboost/locks/``, which covers invocations on this machine only.
+    """
+    db = sqlite_path(tracker.uri)
+    if db is not None:
+        folder = db.with_name(f"{db.name}-sweeps")
+    else:
+        folder = REPO_ROOT / ".salesboost" / "locks" / hashlib.sha256(tracker.uri.encode()).hexdigest()[:16]
+    lock = SweepLock(folder / f"{sweep_key}.lock")
+    lock.acquire()
+    return lock
+
+
+def _open_tracker(uri: str, experiment_name: str) -> Tracker:
     import mlflow  # noqa: PLC0415 - heavy; only the recording step needs it
     from mlflow import MlflowClient  # noqa: PLC0415
 
-    uri = config.uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(experiment_name)  # creates a new database
-    if uri.startswith("sqlite:///"):
-        _use_write_ahead_log(Path(uri.removeprefix("sqlite:///")))
+    db = sqlite_path(uri)
+    if db is not None:
+        _use_write_ahead_log(db)
     if experiment is None:
         location = None
-        if uri.startswith("sqlite:///"):
+        if db is not None:
             # Absolute artifact location: MLflow's default is relative to the current directory.
-            db_dir = Path(uri.removeprefix("sqlite:///")).parent
-            root = DEFAULT_ARTIFACT_ROOT if db_dir == REPO_ROOT else db_dir / "mlartifacts"
+            root = DEFAULT_ARTIFACT_ROOT if db.parent == REPO_ROOT else db.parent / "mlartifacts"
             location = (root / experiment_name).as_uri()
         experiment_id = client.create_experiment(
             experiment_name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}

@@ -9,7 +9,7 @@ import pytest
 
 from experiments.app import Interrupted, VariantFailureError, execute
 from experiments.parallel import LocalExecutor
-from experiments.store import ResultStore
+from experiments.store import SUFFIX, ResultStore
 from experiments.tracking import SweepRecorder
 from tests.conftest import mlflow_runs, small_plan
 from tests.integration.test_sweep_engine import broken_variant
@@ -48,7 +48,7 @@ def test_resume_after_an_interruption_gives_the_same_numbers_and_no_duplicate_ru
     store = ResultStore(tmp_path / "store")
     with pytest.raises(Interrupted, match="run the same command again to resume"):
         execute(plan, tmp_path / "first", executor=InterruptingExecutor(after=1), store=store)
-    saved = len(list((tmp_path / "store").rglob("*.pkl")))
+    saved = len(list((tmp_path / "store").rglob(f"*{SUFFIX}")))
     assert 0 < saved < 8
     parents, _ = _parents_and_children(uri, plan.experiment.name)
     assert [p.info.status for p in parents] == ["KILLED"]
