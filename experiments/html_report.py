@@ -547,7 +547,9 @@ class _Report:
                     rows,
                     caption=esc(
                         f"{metric} of {target}, mean and 95% CI over {reps} replications per level, widest "
-                        "swing first; one parameter moves at a time, for the variant and the baseline alike"
+                        "swing first; one parameter moves at a time, for the variant and the baseline alike. "
+                        f"The configured column is estimated on the same {reps} replications, so it can differ "
+                        "from the headline table"
                     ),
                 )
             )

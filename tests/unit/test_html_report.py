@@ -12,7 +12,6 @@ import base64
 import copy
 import dataclasses
 import io
-import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -105,22 +104,44 @@ def _parse(text: str) -> _Page:
 
 
 def _written(output_dir: Path) -> dict[str, Path]:
-    return {str(p.relative_to(output_dir)): p for p in sorted(output_dir.rglob("*")) if p.is_file()}
+    """What ``write_outputs`` wrote: the files of the output directory but the child runs' own plots."""
+    files = {str(p.relative_to(output_dir)): p for p in sorted(output_dir.rglob("*")) if p.is_file()}
+    return {n: p for n, p in files.items() if p.suffix != ".png" or n.startswith("plots/")}
 
 
-def _run(tmp: Path, *overrides: str) -> Outcome:
-    plan = small_plan("experiment.cache=false", *overrides)
-    return execute(plan, tmp, io.StringIO(), executor=LocalExecutor())
+@dataclasses.dataclass(frozen=True)
+class _Ran:
+    """An executed experiment, what it printed and its MLflow store (None: not tracked)."""
+
+    outcome: Outcome
+    printed: str
+    uri: str | None
+
+
+def _run(tmp: Path, *overrides: str, uri: str | None = None) -> _Ran:
+    tracking = [f"tracking.uri={uri}"] if uri else []
+    plan = small_plan("experiment.cache=false", *tracking, *overrides)
+    out = io.StringIO()
+    outcome = execute(plan, tmp / "out", out, executor=LocalExecutor())
+    return _Ran(outcome, out.getvalue(), uri)
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    """The default study (legacy vs optimised) with a two-parameter sensitivity analysis."""
+def default_ran(tmp_path_factory: pytest.TempPathFactory) -> _Ran:
+    """The default study (legacy vs optimised) with a short sensitivity analysis, recorded in MLflow."""
+    tmp = tmp_path_factory.mktemp("default")
     return _run(
-        tmp_path_factory.mktemp("default"),
+        tmp,
         "experiment.sensitivity.replications=2",
         "experiment.sensitivity.parameters=[behaviour.speed_to_lead.beta,behaviour.loss_hazard_per_day]",
+        uri=f"sqlite:///{tmp / 'mlflow.db'}",
     )
+
+
+@pytest.fixture(scope="module")
+def default_run(default_ran: _Ran) -> Outcome:
+    """The outcome of the default study."""
+    return default_ran.outcome
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +152,7 @@ def grid_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "experiment=approval_capacity",
         "experiment.replications=3",
         "++experiment.grid={team.managers:[1,2],pipeline.approval.escalate_after_hours:[0.5,2.0]}",
-    )
+    ).outcome
 
 
 def _rewrite(run: Outcome, tmp: Path, **changes: Any) -> str:
@@ -418,16 +439,29 @@ def test_calibration_follows_the_inputs_it_rests_on(default_run: Outcome) -> Non
     assert calibration_of(slower, "contract_cycle_days_mean") is None
 
 
-def test_no_figure_is_marked_calibrated_when_the_inputs_change(tmp_path: Path) -> None:
-    plan = small_plan(
-        "experiment.cache=false",
-        "experiment.sensitivity.enabled=false",
-        "team.manager_away_prob=0.3",
-        "pipeline.contract.legal_review_hours.mean=12",
-    )
-    run = execute(plan, tmp_path, io.StringIO(), executor=LocalExecutor())
-    _, page = _page(run)
+def test_the_report_is_logged_on_the_parent_run_and_its_path_printed(default_ran: _Ran, tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    run = default_ran.outcome
+    report = run.output_dir / "report.html"
+    assert f"Report: {report}" in default_ran.printed.splitlines()
+    assert run.parent_run_id is not None
+    client = MlflowClient(tracking_uri=default_ran.uri)
+    assert "report.html" in [a.path for a in client.list_artifacts(run.parent_run_id)]
+    logged = Path(client.download_artifacts(run.parent_run_id, "report.html", str(tmp_path)))
+    assert logged.read_bytes() == report.read_bytes()
+
+
+def test_no_figure_is_marked_calibrated_when_its_inputs_change(default_run: Outcome, tmp_path: Path) -> None:
+    variants = []
+    for v in default_run.plan.variants:
+        config = copy.deepcopy(v.config)
+        config["team"]["manager_away_prob"] = 0.3
+        config["pipeline"]["contract"]["legal_review_hours"]["mean"] = 12.0
+        variants.append(dataclasses.replace(v, config=config))
+    plan = dataclasses.replace(default_run.plan, variants=variants)
+    changed = dataclasses.replace(default_run, plan=plan)
+    page = _parse(_rewrite(changed, tmp_path))
     body = " ".join(" ".join(page.text).split())
     assert "No figure on this page is a calibration target" in body
     assert "†" not in body
-    assert math.isfinite(float(run.summary["mean"].iloc[0]))
