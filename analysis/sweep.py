@@ -244,7 +244,7 @@ def tradeoff_figure(
     for name, style in ((baseline, _BASELINE_STYLE), (highlight, _HIGHLIGHT_STYLE)):
         if name is not None and name in points.index:
             row = points.loc[name]
-            kind = "baseline" if style is _BASELINE_STYLE else "selected"
+            kind = "baseline" if style is _BASELINE_STYLE else "best"
             ax.plot(row["x_mean"], row["y_mean"], linestyle="none", zorder=5, label=f"{kind}: {name}", **style)
     if labels:
         # Neighbours on the front are often close: alternate the labels' heights.
@@ -477,7 +477,7 @@ def write_sweep_plots(
     if tradeoff is not None:
         x_metric, y_metric = tradeoff
         front = pareto_front(summary, x_metric, y_metric, x_better=tradeoff_better[0], y_better=tradeoff_better[1])
-        highlight = selection.variant if selection is not None else None
+        highlight = selection.best if selection is not None else None  # starred only when clearly best
         fig = tradeoff_figure(summary, x_metric, y_metric, front=front, highlight=highlight, baseline=baseline)
         save(fig, _file_name("tradeoff", x_metric, y_metric))
     if sensitivity is not None and not sensitivity.empty:

@@ -105,8 +105,98 @@ def report_lines(
 def parent_note(
     plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, lines: Sequence[str]
 ) -> str:
-    """The parent run's description (MLflow note, Markdown): the study, then the report."""
-    return "\n".join([plan.experiment.description, "", "```", *lines, "```"])
+    """The parent run's description (MLflow note, Markdown), readable before MLflow's "Show more".
+
+    First the decision in one line and a compact table of the headline KPIs against the
+    baseline (the first lines are what MLflow shows folded); then the study's description
+    and the full report.
+    """
+    experiment = plan.experiment
+    report = experiment.report
+    baseline = experiment.baseline
+    metrics = list(dict.fromkeys([report.objective, *report.metrics]))
+    head = [decision_line(selection, comparison, baseline=baseline), ""]
+    variants = [v for v in dict.fromkeys(summary["variant"]) if v != baseline]
+    if len(variants) <= 2:
+        head += kpi_table(summary, comparison, baseline=baseline, variants=variants, metrics=metrics)
+    else:
+        head += ranking_table(summary, comparison, selection, baseline=baseline, objective=report.objective)
+    return "\n".join([*head, "", experiment.description, "", "```", *lines, "```"])
+
+
+def decision_line(selection: Any, comparison: pd.DataFrame, *, baseline: str) -> str:
+    """One Markdown line: the clearly best variant and its change on the objective, or that there is none."""
+    if selection is None or selection.variant is None:
+        return "**No variant qualifies.** " + (selection.describe() if selection is not None else "")
+    objective = selection.objective
+    if not selection.clear:
+        tied = len(selection.tied) + 1
+        return f"**No clear difference in {objective}** among the top {tied} variants (95% intervals overlap)."
+    change = ""
+    if not comparison.empty:
+        rows = comparison[(comparison["variant"] == selection.variant) & (comparison["metric"] == objective)]
+        if not rows.empty:
+            r = rows.iloc[0]
+            change = f" {pct(r['uplift'])} [{pct(r['uplift_ci_low'])}, {pct(r['uplift_ci_high'])}] vs {baseline}"
+    goal = "highest" if selection.maximize else "lowest"
+    rule = " under the constraints" if selection.constraints else ""
+    return f"**Best: {selection.variant}** ({goal} {objective}{rule}):{change or ' the baseline itself'}"
+
+
+def kpi_table(
+    summary: pd.DataFrame, comparison: pd.DataFrame, *, baseline: str, variants: Sequence[str], metrics: Sequence[str]
+) -> list[str]:
+    """A Markdown table: per headline metric the baseline's and each variant's mean, and the change in %."""
+    s = summary.set_index(["variant", "metric"])
+    c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
+    header = ["KPI (95% CI)", baseline, *variants, *(f"{v} vs {baseline}" for v in variants)]
+    rows = ["| " + " | ".join(header) + " |", "|:--" + "|--:" * (len(header) - 1) + "|"]
+    for metric in metrics:
+        cells = [metric]
+        cells += [
+            fmt(float(s.loc[(v, metric), "mean"])) if (v, metric) in s.index else "" for v in [baseline, *variants]
+        ]
+        for variant in variants:
+            if c is None or (variant, metric) not in c.index:
+                cells.append("")
+                continue
+            r = c.loc[(variant, metric)]
+            cells.append(f"{pct(r['uplift'])} [{pct(r['uplift_ci_low'])}, {pct(r['uplift_ci_high'])}]")
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+#: Rows of the ranking table in the parent's note (the rest are in the report below it).
+NOTE_RANKED = 5
+
+
+def ranking_table(
+    summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, *, baseline: str, objective: str
+) -> list[str]:
+    """A Markdown table of the top variants on the objective (feasible first): mean [CI] and change in %."""
+    s = summary[summary["metric"] == objective].set_index("variant")
+    feasible = list(selection.feasible) if selection is not None else []
+    maximize = selection.maximize if selection is not None else True
+    rest = s.drop(index=[v for v in feasible if v in s.index]).sort_values("mean", ascending=not maximize)
+    order = [*feasible, *rest.index][:NOTE_RANKED]
+    c = comparison[comparison["metric"] == objective].set_index("variant") if not comparison.empty else None
+    qualifies = "meets the constraints" if selection is not None and selection.constraints else None
+    header = ["variant", f"{objective} (95% CI)", f"vs {baseline}", *([qualifies] if qualifies else [])]
+    rows = ["| " + " | ".join(header) + " |", "|:--" + "|--:" * (len(header) - 1) + "|"]
+    for variant in order:
+        r = s.loc[variant]
+        cells = [str(variant), f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"]
+        if c is not None and variant in c.index:
+            u = c.loc[variant]
+            cells.append(f"{pct(u['uplift'])} [{pct(u['uplift_ci_low'])}, {pct(u['uplift_ci_high'])}]")
+        else:
+            cells.append("baseline" if variant == baseline else "")
+        if qualifies:
+            cells.append("yes" if variant in feasible else "no")
+        rows.append("| " + " | ".join(cells) + " |")
+    if len(s) > len(order):
+        rows.append(f"| ... {len(s) - len(order)} more below | | |" + (" |" if qualifies else ""))
+    return rows
 
 
 def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any) -> list[str]:
@@ -121,7 +211,7 @@ def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, sele
     rows = [header]
     c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
     for variant in dict.fromkeys(summary["variant"]):
-        mark = " *" if selection is not None and variant == selection.variant else ""
+        mark = " *" if selection is not None and variant == selection.best else ""
         row = [variant + mark, f"{int(s.loc[(variant, metrics[0]), 'n'])}"]
         for metric in metrics:
             r = s.loc[(variant, metric)]
@@ -135,8 +225,16 @@ def sweep_lines(plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, sele
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("mean [95% CI] over replications; * best under the constraints; changes paired by replication")
+    lines.append(f"mean [95% CI] over replications;{star_legend(selection)} changes paired by replication")
     return lines
+
+
+def star_legend(selection: Any) -> str:
+    """What the sweep table's star means, or nothing when no variant is starred."""
+    if selection is None or selection.best is None:
+        return ""
+    rule = " under the constraints" if selection.constraints else ""
+    return f" * best{rule} (its 95% interval clear of the others');"
 
 
 #: A run that leaves more of its cohort than this open at the end did not reach a steady state.
