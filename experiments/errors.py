@@ -91,9 +91,17 @@ def _output_key(error: OSError) -> str | None:
 
 
 def _output_dir(error: OSError) -> str:
+    from experiments.services import writable_dir  # noqa: PLC0415
+
+    key = _output_key(error) or "hydra.run.dir"
+    if error.filename:
+        try:  # the same diagnosis as the pre-flight check of the output directory
+            writable_dir(Path(error.filename), key, "the output directory")
+        except ConfigError as diagnosed:
+            return str(diagnosed)
     reason = error.strerror or type(error).__name__
-    where = f" ({error.filename})" if error.filename else ""
-    return f"{_output_key(error)}: cannot create the output directory{where}: {reason}; choose a writable directory"
+    where = f" {error.filename}" if error.filename else ""
+    return f"{key}: cannot create the output directory{where}: {reason}; choose a writable directory"
 
 
 def group_options(group: str) -> list[str]:

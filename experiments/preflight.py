@@ -81,7 +81,7 @@ def check_size(plan: Plan, output_dir: Path) -> Estimate:
         one = base + size.worker_bytes
         if size.driver_bytes > free:
             raise ConfigError(
-                "experiment.replications",
+                _replications_key(plan),
                 f"{size.replications:,} simulations keep about {human_bytes(size.driver_bytes)} of results in memory; "
                 f"this machine has {human_bytes(free)} available; use fewer replications or variants",
             )
@@ -110,6 +110,20 @@ def check_size(plan: Plan, output_dir: Path) -> Estimate:
                 f"and {output_dir} has {human_bytes(disk)} free; use none or lower {SIZE_KEYS}",
             )
     return size
+
+
+def _replications_key(plan: Plan) -> str:
+    """The key that sets most of the replications of ``plan``."""
+    experiment = plan.experiment
+    main = experiment.replications * len(plan.variants)
+    if experiment.adaptive.enabled and experiment.adaptive.max_replications > experiment.replications:
+        main = experiment.adaptive.max_replications * len(plan.variants)
+        key = "experiment.adaptive.max_replications"
+    else:
+        key = "experiment.replications"
+    sensitivity = experiment.sensitivity
+    probes = len(sensitivity.parameters or plan.ranges) * 4 if sensitivity.enabled else 0
+    return "experiment.sensitivity.replications" if probes * sensitivity.replications > main else key
 
 
 def _free_disk(path: Path) -> int | None:

@@ -56,7 +56,7 @@ def check_tracking_uri(uri: str | None) -> None:
         _check_database(uri, parsed, scheme)
     else:
         got = f"scheme {parsed.scheme!r}" if parsed.scheme else "no scheme"
-        raise ConfigError("tracking.uri", f"unsupported {got} in {uri!r}; use {ALLOWED_URIS}")
+        raise ConfigError("tracking.uri", f"{uri!r} has an unsupported store ({got}); use {ALLOWED_URIS}")
 
 
 def _check_sqlite_uri(uri: str) -> None:
