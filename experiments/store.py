@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,9 @@ class ResultStore:
         """The stored result, or None when there is none or it cannot be used."""
         path = self.path(scenario, seed, replication)
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read for ever
+                self._reject(path, "not a regular file")
+                return None
             with path.open("rb") as handle:
                 raw = handle.read(MAX_BYTES + 1)
         except FileNotFoundError:

@@ -156,6 +156,19 @@ def test_many_bad_files_are_summarised(tmp_path, result):
     assert len(store.rejected) == 8
 
 
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_something_else_at_the_path_is_reported_without_blocking(tmp_path, result, kind):
+    store = ResultStore(tmp_path, warnings=io.StringIO())
+    path = store.path(result.scenario, result.seed, result.replication)
+    path.parent.mkdir(parents=True)
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    assert store.get(result.scenario, result.seed, result.replication) is None
+    assert store.rejected == [(path, "not a regular file")]
+
+
 def test_an_unreadable_file_is_reported(tmp_path, result):
     if os.geteuid() == 0:
         pytest.skip("root reads files whatever their mode")
