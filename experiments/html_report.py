@@ -291,9 +291,9 @@ class _Report:
                 "its queues keep up, so the figures do not depend on the run length.</p>"
             )
         parts.append(self._sensitivity_text())
-        notes = self._sample_notes()
-        if notes:
-            parts.append("<h3>Sample and run length</h3><ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
+        for heading, notes in (("Sample and run length", self._sample_notes()), ("Study notes", self._study_notes())):
+            if notes:
+                parts.append(f"<h3>{heading}</h3><ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
         return "".join(parts) + "</section>"
 
     def footer(self) -> str:
@@ -578,6 +578,11 @@ class _Report:
                     "differences between them are not resolved."
                 )
             )
+        return notes
+
+    def _study_notes(self) -> list[str]:
+        """The study's own caveats (``experiment.caveats`` where the config has it) and known model limits."""
+        notes = [esc(c) for c in getattr(self.experiment, "caveats", None) or ()]
         uses_online = any(
             str(v.config.get("pipeline", {}).get("approval", {}).get("policy")) == "online" for v in self.ok
         )

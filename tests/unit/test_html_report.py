@@ -152,6 +152,7 @@ def grid_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         "experiment=approval_capacity",
         "experiment.replications=3",
         "++experiment.grid={team.managers:[1,2],pipeline.approval.escalate_after_hours:[0.5,2.0]}",
+        "experiment.report.metrics=[approval_sla_breach_rate,team_cost]",  # fewer plots: a faster test
     ).outcome
 
 
@@ -465,3 +466,21 @@ def test_no_figure_is_marked_calibrated_when_its_inputs_change(default_run: Outc
     body = " ".join(" ".join(page.text).split())
     assert "No figure on this page is a calibration target" in body
     assert "†" not in body
+
+
+def test_text_from_configs_is_escaped(default_run: Outcome, tmp_path: Path) -> None:
+    hostile = "<script>alert('x')</script> & <b>"
+    experiment = dataclasses.replace(default_run.plan.experiment, description=hostile, name="a<b>")
+    plan = dataclasses.replace(default_run.plan, experiment=experiment, overrides=(f"market.name={hostile}",))
+    text = _rewrite(dataclasses.replace(default_run, plan=plan), tmp_path)
+    page = _parse(text)
+    assert "<script" not in text
+    assert "<b>" not in text
+    assert hostile in " ".join(page.text)
+    assert page.unbalanced == []
+
+
+def test_grid_studies_of_managers_note_that_escalations_take_no_manager_time(grid_run: Outcome) -> None:
+    _, page = _page(grid_run)
+    assert "Study notes" in page.headings
+    assert "Escalations take no manager time" in " ".join(page.text)
