@@ -58,11 +58,11 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def install_interrupt_handlers() -> None:
     """Make SIGINT and SIGTERM raise ``KeyboardInterrupt`` once; later signals are ignored.
 
-    A signal that was ignored when the process started (``nohup``, a background job) stays ignored.
+    Also when SIGINT was ignored at the start (a shell script's ``&`` job, some CI runners):
+    a ``kill -INT`` then still stops the run cleanly instead of being lost.
     """
     for number in STOP_SIGNALS:
-        if signal.getsignal(number) is not signal.SIG_IGN:
-            signal.signal(number, _on_signal)
+        signal.signal(number, _on_signal)
     _state.installed = True
 
 

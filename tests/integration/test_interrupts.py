@@ -51,6 +51,7 @@ class Invocation:
     """One run of the ``salesboost`` command in its own session, and every process it starts."""
 
     def __init__(self, tmp: Path, *overrides: str, store: Path | None = None, uri: str | None = None) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp
         self.store = store or tmp / "store"
         self.uri = uri or f"sqlite:///{tmp / 'mlflow.db'}"
