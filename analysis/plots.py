@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from salesboost.histogram import BINS_PER_DECADE, N_BINS, LogHistogram, bin_edges
@@ -98,8 +99,9 @@ def variant_distributions_figure(results: Mapping[str, Sequence[RunResult]], *, 
         ax.set_xlabel(label, fontsize="small")
         ax.set_ylabel("share per bin", fontsize="small")
         ax.tick_params(labelsize=8)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
+    palette = colours(list(results), baseline)
+    handles = [Line2D([], [], color=palette[v], linewidth=1.8, label=v) for v in results]
+    fig.legend(handles=handles, loc="outside lower center", ncols=max(len(handles), 1), frameon=False)
     versus = f" against {baseline}" if variant != baseline else ""
     fig.suptitle(f"{variant}{versus}: distributions over all replications (dashed: mean)")
     return fig

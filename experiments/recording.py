@@ -292,13 +292,15 @@ def parent_metrics(
     """The parent's metrics: the change vs the baseline in % (95% CI) of every variant on the objective.
 
     With at most three variants, of every headline metric too; ``best`` (the clearly best
-    variant, or None) also under ``best/``. Names: ``<variant>/<short>_vs_base_pct[_lower|_upper]``.
+    variant, or None) also under ``best/`` when there is more than one to choose from.
+    Names: ``<variant>/<short>_vs_base_pct[_lower|_upper]``.
     The child runs hold everything else; the parent keeps what a comparison is read by.
     """
     out: dict[str, float] = {}
     if comparison.empty:
         return out
     few = len(comparison["variant"].unique()) <= 3
+    single = len(comparison["variant"].unique()) == 1
     ordered = list(dict.fromkeys([objective, *metrics]))
     rows = comparison[comparison["metric"].isin(ordered)].copy()
     rows["_order"] = rows["metric"].map({m: i for i, m in enumerate(ordered)})
@@ -308,7 +310,7 @@ def parent_metrics(
             value = significant(float(row[column]) * 100)
             if row["metric"] == objective or few:
                 out[f"{metric_key(row['variant'])}/{name}"] = value
-            if row["variant"] == best:
+            if row["variant"] == best and not single:  # with one variant best/ would only repeat it
                 out[f"best/{name}"] = value
     return out
 

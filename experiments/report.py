@@ -149,7 +149,7 @@ def kpi_table(
     """A Markdown table: per headline metric the baseline's and each variant's mean, and the change in %."""
     s = summary.set_index(["variant", "metric"])
     c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
-    header = ["KPI (95% CI)", baseline, *variants, *(f"{v} vs {baseline}" for v in variants)]
+    header = ["KPI (mean)", baseline, *variants, *(f"{v} vs {baseline} (95% CI)" for v in variants)]
     rows = ["| " + " | ".join(header) + " |", "|:--" + "|--:" * (len(header) - 1) + "|"]
     for metric in metrics:
         cells = [metric]

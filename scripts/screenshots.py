@@ -121,7 +121,8 @@ def screenshots(
             "compare.png": f"{base}/#/compare-runs?runs={runs}&experiments={experiments}&{ml}",
         }
         for name, url in pages.items():
-            shots.append(capture(browser, url, out / name))
+            # The compare view's metric table is below its plot: a taller window shows both.
+            shots.append(capture(browser, url, out / name, height=2600 if name == "compare.png" else None))
     if report is not None and report.is_file():
         shots.append(capture(browser, report.as_uri(), out / "report.png", height=3000))
     return shots
@@ -192,13 +193,14 @@ def mlflow_ui(uri: str) -> Iterator[str]:
     }
     command = [str(MLFLOW), "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)]
     hosts = ",".join(f"{h}:{port}" for h in (HOST_ALIAS, "127.0.0.1", "localhost"))
-    command += ["--workers", "1", "--allowed-hosts", hosts]
+    origin = f"http://{HOST_ALIAS}:{port}"
+    command += ["--workers", "1", "--allowed-hosts", hosts, "--cors-allowed-origins", origin]
     log = tempfile.NamedTemporaryFile(prefix="mlflow-ui-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, server, Path(log.name))
-        yield f"http://{HOST_ALIAS}:{port}"
+        yield origin
     finally:
         _stop(server)
         log.close()

@@ -453,7 +453,7 @@ def test_tradeoff_figure_joins_the_front_and_marks_baseline_and_choice(grid2):
     assert labels == set(front)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]  # below the axes, outside the data
     assert "baseline: legacy" in legend
-    assert f"selected: {front[0]}" in legend
+    assert f"best: {front[0]}" in legend
 
 
 def test_tornado_puts_the_largest_swing_on_top_and_labels_the_values(sensitivity):

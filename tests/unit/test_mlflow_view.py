@@ -170,8 +170,14 @@ def test_variant_params_sort_first_so_the_compare_view_opens_on_them(runs):
     assert all(k.startswith("Variant.") for k in differing[:3])
 
 
-def test_grid_values_are_variant_params_ahead_of_the_stage_choices():
-    plan = small_plan("experiment=approval_capacity")
+@pytest.fixture(scope="module")
+def capacity_plan():
+    """The approval-capacity sweep (16 grid points and legacy), composed once."""
+    return small_plan("experiment=approval_capacity")
+
+
+def test_grid_values_are_variant_params_ahead_of_the_stage_choices(capacity_plan):
+    plan = capacity_plan
     params = variant_params(plan.variants[1])
     assert params["Variant.set.team.managers"] == "1"
     assert params["Variant.set.pipeline.approval.escalate_after_hours"] == "0.5"
@@ -188,8 +194,11 @@ def test_parent_metrics_are_percent_and_best_only_when_clear(runs):
     metrics = parent_metrics(comparison, DEFAULT_HEADLINE, "revenue", "optimised")
     uplift = comparison[(comparison["variant"] == "optimised") & (comparison["metric"] == "revenue")].iloc[0]
     assert metrics["optimised/revenue_vs_base_pct"] == significant(uplift["uplift"] * 100)
-    assert metrics["best/revenue_vs_base_pct"] == metrics["optimised/revenue_vs_base_pct"]
-    assert not any(k.startswith("best/") for k in parent_metrics(comparison, DEFAULT_HEADLINE, "revenue", None))
+    assert not any(k.startswith("best/") for k in metrics)  # one variant: best/ would repeat it
+    two = pd.concat([comparison, comparison.assign(variant="other")])
+    with_best = parent_metrics(two, DEFAULT_HEADLINE, "revenue", "optimised")
+    assert with_best["best/revenue_vs_base_pct"] == with_best["optimised/revenue_vs_base_pct"]
+    assert not any(k.startswith("best/") for k in parent_metrics(two, DEFAULT_HEADLINE, "revenue", None))
 
 
 def test_parent_note_opens_with_the_decision_and_a_compact_kpi_table(runs):
@@ -202,13 +211,13 @@ def test_parent_note_opens_with_the_decision_and_a_compact_kpi_table(runs):
     # MLflow shows the first few lines of a note before "Show more": the answer must be there
     assert note[0].startswith("**Best: optimised** (highest revenue): +")
     assert "vs legacy" in note[0]
-    assert note[2] == "| KPI (95% CI) | legacy | optimised | optimised vs legacy |"
+    assert note[2] == "| KPI (mean) | legacy | optimised | optimised vs legacy (95% CI) |"
     assert note[4].startswith("| revenue | ")
     assert "constraint" not in "\n".join(note[:4])
 
 
-def test_no_star_and_no_constraints_in_the_sweep_table_when_nothing_separates():
-    plan = small_plan("experiment=approval_capacity", "experiment.grid={team.managers:[1,2]}")
+def test_no_star_and_no_constraints_in_the_sweep_table_when_nothing_separates(capacity_plan):
+    plan = capacity_plan
     names = [v.name for v in plan.variants]
     rows = [
         {"variant": v, "metric": m, "n": 5, "mean": 10.0 + i * 0.01, "ci_low": 9.0, "ci_high": 11.0, "sd": 1.0}
