@@ -26,7 +26,7 @@ from experiments.caveats import (
     swings,
 )
 from experiments.html_parts import IMAGE_TYPES, Cell, breakable, code, esc, figure, page, table, with_sub
-from experiments.report import fmt, pct, stability_warnings
+from experiments.report import UNSTABLE_IN_FLIGHT_SHARE, fmt, pct, stability_warnings
 from experiments.variants import override_value
 from salesboost.metrics import METRIC_BY_NAME
 
@@ -502,6 +502,16 @@ class _Report:
                 f"{esc(show(top.low))} at {top.low_value:g} and {esc(show(top.high))} at {top.high_value:g} "
                 f"(configured {top.default_value:g}: {esc(show(top.default))}).</p>"
             )
+            unsteady = [
+                f"{value:g}"
+                for value in (top.low_value, top.high_value)
+                if self._unsteady_level(top.parameter, value, s)
+            ]
+            if unsteady:
+                parts.append(
+                    f"<p>At {code(top.parameter)} = {esc(' and '.join(unsteady))} a queue does not keep up (see "
+                    "Steady state): that end of the range says more about the run length than about the policy.</p>"
+                )
             flips = sign_changes(items)
             if uplift and flips:
                 parts.append(
@@ -558,6 +568,16 @@ class _Report:
             parts.append(f"<div class='plots'>{figures}</div>")
         return "".join(parts)
 
+    @staticmethod
+    def _unsteady_level(parameter: str, value: float, sensitivity: pd.DataFrame) -> bool:
+        """Whether a sensitivity level leaves more of a cohort open than a steady state would."""
+        rows = sensitivity[
+            (sensitivity["parameter"] == parameter)
+            & (sensitivity["value"] == value)
+            & sensitivity["metric"].isin(["in_flight_share", "baseline_in_flight_share"])
+        ]
+        return bool((rows["mean"] > UNSTABLE_IN_FLIGHT_SHARE).any())
+
     def _sample_notes(self) -> list[str]:
         notes = []
         horizon = self.configs[self.baseline].get("horizon", {})
@@ -590,7 +610,7 @@ class _Report:
             notes.append(
                 "Escalations take no manager time in the model, so read the number of managers needed as a lower bound."
             )
-        return notes
+        return list(dict.fromkeys(notes))
 
 
 # --- helpers ----------------------------------------------------------------------------------

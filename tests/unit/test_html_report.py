@@ -375,6 +375,9 @@ def test_steady_state_warnings_and_sensitivity_are_reported(default_run: Outcome
     rows = run.sensitivity[run.sensitivity["metric"] == metric].set_index(["parameter", "level"])["mean"]
     widest = max({p for p, _ in rows.index}, key=lambda p: abs(rows[(p, "high")] - rows[(p, "low")]))
     assert f"moves most with {widest}" in body
+    shares = run.sensitivity[run.sensitivity["metric"].str.endswith("in_flight_share")]
+    unsteady = shares[(shares["parameter"] == widest) & (shares["mean"] > 0.01)]
+    assert (f"At {widest} = " in body) == (not unsteady.empty)
     table = next(t for t in page.tables if t and t[0] and t[0][0] == "parameter")
     assert [r[0] for r in table[1:]] == [s.parameter for s in swings(run.sensitivity, metric)]
     assert table[1][0] == widest
