@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.app import execute
+from experiments.config import AdaptiveConfig
 from experiments.parallel import LocalExecutor
+from experiments.scheduler import Sweep
 from experiments.store import ResultStore
-from tests.conftest import SMALL, small_plan
+from tests.conftest import SMALL, metrics_by_run, small_plan
 
 SALESBOOST = str(Path(sys.executable).with_name("salesboost"))
 FAST = ("experiment.sensitivity.enabled=false",)
@@ -32,25 +33,34 @@ def _logs(output_dir: Path, suffix: str) -> dict[tuple[str, int], Path]:
     return found
 
 
+def _sweep(plan, store: ResultStore, event_log=None):
+    return Sweep(
+        plan.variants,
+        seed=plan.experiment.seed,
+        replications=plan.experiment.replications,
+        adaptive=AdaptiveConfig(),
+        executor=LocalExecutor(),
+        store=store,
+        event_log=event_log,
+    ).run()
+
+
 @pytest.fixture(scope="module")
 def parquet_logs(tmp_path_factory) -> dict[tuple[str, int], Path]:
-    """Parquet logs of the default experiment whose replications all come from the store."""
+    """Parquet logs of the default experiment's sweep whose replications all come from the store."""
     tmp = tmp_path_factory.mktemp("parquet")
+    plan = small_plan(*FAST)
     store = ResultStore(tmp / "store")
-    first = execute(small_plan(*FAST), tmp / "first", executor=LocalExecutor(), store=store)
-    assert not (tmp / "first" / "event_logs").exists()
-    again = execute(
-        small_plan(*FAST, "experiment.event_log=parquet"), tmp / "again", executor=LocalExecutor(), store=store
-    )
+
+    first = _sweep(plan, store)
+    logs = tmp / "event_logs"
+    again = _sweep(plan, store, lambda variant, r: str(logs / f"{variant.name}_rep{r:03d}.parquet"))
     # Every replication was stored, and each was simulated again to write its log, with the same numbers.
     assert sum(run.cached for run in again.runs.values()) == 0
     assert sum(run.rerun_for_logs for run in again.runs.values()) == len(VARIANTS) * REPLICATIONS
-    key = ["variant", "replication"]
-    pd.testing.assert_frame_equal(
-        first.table.sort_values(key).reset_index(drop=True), again.table.sort_values(key).reset_index(drop=True)
-    )
+    assert metrics_by_run(again.runs) == metrics_by_run(first.runs)
     assert store.rejected == []
-    return _logs(tmp / "again", ".parquet")
+    return _logs(tmp, ".parquet")
 
 
 @pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")
@@ -104,7 +114,7 @@ def test_the_command_writes_csv_logs_for_stored_replications_that_log_distance_m
 
     cache = tmp_path / "store"
     args = [*SMALL, *FAST, "tracking.enabled=false", f"experiment.cache_dir={cache}"]
-    execute(small_plan(*args), tmp_path / "first", executor=LocalExecutor(), store=ResultStore(cache))
+    _sweep(small_plan(*args), ResultStore(cache))
     stored = len(ResultStore(cache).files())
     assert stored == len(VARIANTS) * REPLICATIONS
 

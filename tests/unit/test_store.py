@@ -195,3 +195,47 @@ def test_the_store_imports_no_code_loader(module):
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle", "joblib"}
+
+
+def _sweep(plan, store: ResultStore):
+    from experiments.config import AdaptiveConfig
+    from experiments.parallel import LocalExecutor
+    from experiments.scheduler import Sweep
+
+    return Sweep(
+        plan.variants,
+        seed=plan.experiment.seed,
+        replications=plan.experiment.replications,
+        adaptive=AdaptiveConfig(),
+        executor=LocalExecutor(),
+        store=store,
+    ).run()
+
+
+def test_a_sweep_over_a_tampered_store_recomputes_and_runs_no_code(tmp_path):
+    from tests.conftest import metrics_by_run, small_plan
+
+    plan = small_plan("experiment.sensitivity.enabled=false")
+    first = _sweep(plan, ResultStore(tmp_path / "store"))
+    files = ResultStore(tmp_path / "store").files()
+    assert len(files) == 6
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    files[0].write_bytes(pickle.dumps(Exploit()))
+    files[1].write_text(files[1].read_text()[:-20])  # truncated
+    warnings = io.StringIO()
+    store = ResultStore(tmp_path / "store", warnings=warnings)
+    again = _sweep(plan, store)
+    assert not marker.exists()
+    assert sorted(p for p, _ in store.rejected) == files[:2]
+    assert len(warnings.getvalue().splitlines()) == 2
+    assert sum(run.cached for run in again.runs.values()) == 4
+    assert metrics_by_run(again.runs) == metrics_by_run(first.runs)
+    # Both files were written again: the store is clean.
+    clean = ResultStore(tmp_path / "store", warnings=io.StringIO())
+    assert sum(run.cached for run in _sweep(plan, clean).runs.values()) == 6
+    assert clean.rejected == []
