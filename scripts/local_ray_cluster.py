@@ -1,41 +1,37 @@
 """Start, inspect and stop a two-node Ray cluster on this machine, touching only its own processes.
 
-Why this exists: ``salesboost ray.address=HOST:PORT`` ships the code to a Ray cluster as a
-runtime environment (``working_dir``) and runs the replications on whichever nodes Ray picks.
-A private local Ray (``ray.address`` null) never exercises that path, so the product must also
-be checked on a real multi-node cluster. This tool builds one on a single machine: a head node
-and a second node joining it, each with ``--num-cpus`` CPUs and its own ``--temp-dir`` below one
-private directory in /tmp.
+Why: ``salesboost ray.address=HOST:PORT`` ships the code to a Ray cluster as a runtime
+environment (``working_dir``) and runs replications on whichever nodes Ray picks, a path a
+private local Ray never exercises. The nodes are Ray's own ``ray.cluster_utils.Cluster`` (what
+Ray's test suite uses for several nodes on one machine): a head and a second node with
+``--cpus-per-node`` CPUs each, each with its own Ray directory below one private directory in
+/tmp, every server on 127.0.0.1.
 
-It never runs ``ray stop``: that command kills every Ray process on the machine, found by
-process name, including other users' clusters and the test suite's own local Ray. ``stop``
-instead ends only this cluster's processes: Ray processes whose command line names its private
-directory or that carry its marker variable in their environment (``ray start`` runs with it and
-every daemon inherits it), the PIDs recorded at start, and their descendants (the Ray workers,
-which rename themselves to ``ray::IDLE``). Like ``ray stop`` it ends raylets first and the GCS
-last, SIGTERM first and SIGKILL for whatever is left after a grace period.
+A ``Cluster`` lives in the process that created it, so ``start`` runs it in a server process of
+its own session and returns once both nodes are up (``--foreground``: it waits, and Ctrl-C stops
+the cluster). Every process of the cluster (the server, Ray's daemons, its workers, which change
+their process group but not their session) is in that session, so ``stop`` ends exactly those:
+SIGTERM to the server, which calls ``Cluster.shutdown()``, then SIGKILL to whatever of the
+session is left after ``--grace`` seconds. Never ``ray stop``: it kills every Ray process on the
+machine, other users' clusters included.
 
-Two details of Ray 2.60 on a single Linux host:
-
-- Ray turns on token authentication by default; a node joining without ``RAY_AUTH_MODE=token``
-  fails with ``InvalidAuthToken``. Every ``ray start`` and driver here runs with it (the token
-  is ``~/.ray/auth_token``, which ``ray start --head`` creates if missing). Drivers that use the
-  cluster need ``RAY_AUTH_MODE=token`` in their environment too.
-- ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (which keeps a single local Ray on 127.0.0.1) stops a
-  second node from joining, so it is removed from the environment. The nodes then register
-  with the host's own address (e.g. 192.0.2.2), while drivers connect through 127.0.0.1:PORT.
+Ray 2.60 on one Linux host: the nodes and their drivers need ``RAY_AUTH_MODE=token`` (token in
+``~/.ray/auth_token``, created if missing), and drivers need ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``,
+or Ray rewrites ``127.0.0.1`` to the host's own IP, where nothing of this cluster listens.
+``Cluster`` writes its address where ``ray.init(address="auto")`` looks, so ``RAY_TMPDIR`` points
+at the private directory rather than the machine's shared /tmp/ray.
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/local_ray_cluster.py start [--port 6390] [--cpus-per-node 1] [--state FILE]
-    RAY_AUTH_MODE=token .venv/bin/salesboost ray.address=127.0.0.1:6390
+    .venv/bin/python scripts/local_ray_cluster.py start [--port 6390] [--cpus-per-node 1] [--state FILE] [--foreground]
+    RAY_AUTH_MODE=token RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 .venv/bin/salesboost ray.address=127.0.0.1:6390
     .venv/bin/python scripts/local_ray_cluster.py status [--state FILE]
-    .venv/bin/python scripts/local_ray_cluster.py stop [--state FILE]
+    .venv/bin/python scripts/local_ray_cluster.py stop [--state FILE] [--keep-logs]
 
-``start`` prints ``ray.address=127.0.0.1:PORT`` and the state file (JSON: address, private
-directory, processes) it wrote, by default ``<private dir>/cluster.json``. Without ``--state``,
-``status`` and ``stop`` act on the one cluster of this user found in the temporary directory.
-Errors end with one line on stderr and a non-zero exit status.
+``start`` prints the state file (JSON: address, private directory, the server's PID and start
+time; ``<private dir>/cluster.json``, and ``--state FILE`` too if given) and, last,
+``ray.address=127.0.0.1:PORT``. Without ``--state``, ``status`` and ``stop`` act on this user's
+one running cluster in the temporary directory. Errors: one line on stderr, non-zero exit.
 """
 
 from __future__ import annotations
@@ -53,19 +49,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-#: Prefix of the private directory of each cluster, below the system temporary directory.
-#: Kept short: Ray's Unix socket paths live below it and must fit in 107 characters.
+#: Prefix of each cluster's private directory in /tmp; short, as Ray's Unix sockets live below it (107 characters).
 DIR_PREFIX = "sb-ray-"
 STATE_NAME = "cluster.json"
+LOG_NAME = "server.log"
+FAILED = "Ray did not start: "  # the server's line in its log when it fails
+REGISTER_TIMEOUT = "timed out during startup"  # Ray's message when a node misses its 30 s to register
 NODES = ("head", "worker")
 DEFAULT_PORT = 6390
-#: Environment variable set to the private directory for ``ray start``; its daemons inherit it.
-MARKER = "SALESBOOST_RAY_CLUSTER"
+HOST = "127.0.0.1"
+#: What a driver of this cluster needs (see the module docstring).
+DRIVER_ENV = {"RAY_AUTH_MODE": "token", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+DRIVER_PREFIX = " ".join(f"{k}={v}" for k, v in DRIVER_ENV.items())
 
 #: A short-lived driver: waits until ``want`` nodes are alive (or the deadline passes), prints them as JSON.
 NODES_DRIVER = """
@@ -92,6 +91,14 @@ class ClusterError(Exception):
     """A failure reported to the user in one line."""
 
 
+class Stop(Exception):  # noqa: N818 - a request, not an error
+    """SIGTERM asked this process to stop."""
+
+
+def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    raise Stop
+
+
 def _import_psutil() -> ModuleType:
     """psutil: installed on its own, or the copy Ray ships in ``ray/thirdparty_files`` (found without importing Ray)."""
     try:
@@ -110,48 +117,28 @@ else:
     psutil = _import_psutil()
 
 
-def _ray_package_dir() -> str:
-    """The directory of the installed ``ray`` package (its daemons' programs live below it)."""
-    spec = importlib.util.find_spec("ray")
-    if spec is None or spec.origin is None:
-        raise ClusterError("Ray is not installed in this environment")
-    return str(Path(spec.origin).parent) + os.sep
+def driver_env() -> dict[str, str]:
+    """This environment, made fit to drive the cluster."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # never some other cluster by accident
+    return {**env, **DRIVER_ENV, "RAY_USAGE_STATS_ENABLED": "0"}
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """A process recorded in the state file; ``create_time`` guards against reused PIDs."""
-
-    pid: int
-    create_time: float
-    name: str
-
-
-def ray_env(temp_dir: str | None = None) -> dict[str, str]:
-    """The environment for ``ray start`` (marked with ``temp_dir``) and drivers of this cluster."""
-    env = dict(os.environ)
-    env.pop(MARKER, None)
-    if temp_dir is not None:
-        env[MARKER] = temp_dir
-    env["RAY_AUTH_MODE"] = "token"  # a joining node fails with InvalidAuthToken otherwise
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
-    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # "=0" makes a joining node PANIC
-    env.pop("RAY_ADDRESS", None)  # never attach to some other cluster by accident
-    return env
-
-
-def ray_cli() -> Path:
-    """The ``ray`` command of the environment running this script."""
-    cli = Path(sys.executable).with_name("ray")
-    if not cli.exists():
-        raise ClusterError(f"{cli} not found; run this script with the project's .venv/bin/python")
-    return cli
+def server_env(temp_dir: str) -> dict[str, str]:
+    """The environment of the server of the cluster in ``temp_dir`` (and so of all its Ray processes)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    return {
+        **env,
+        "RAY_AUTH_MODE": "token",  # a joining node fails with InvalidAuthToken otherwise
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_TMPDIR": temp_dir,  # Ray's "current cluster" file goes here, not to the shared /tmp/ray
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",  # a node stops at once, not after draining up to 30 s
+    }
 
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("", 0))
+        s.bind((HOST, 0))
         return int(s.getsockname()[1])
 
 
@@ -172,24 +159,12 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
-def run_ray(args: list[str], timeout: float, what: str, temp_dir: str) -> None:
-    """Run ``ray ARGS`` for the cluster in ``temp_dir``; a one-line error if it fails or hangs."""
-    try:
-        proc = subprocess.run(
-            [str(ray_cli()), *args], env=ray_env(temp_dir), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as error:
-        raise ClusterError(f"{what} did not finish within {timeout:.0f} s") from error
-    if proc.returncode != 0:
-        raise ClusterError(f"{what} failed (exit {proc.returncode}): {last_line(proc.stderr + proc.stdout)}")
-
-
 def query_nodes(address: str, want: int = 0, timeout: float = 0.0) -> list[dict[str, Any]]:
-    """The cluster's nodes, as seen by a short-lived driver; waits up to ``timeout`` for ``want`` alive."""
+    """The cluster's nodes, as a short-lived driver sees them; waits up to ``timeout`` for ``want`` alive."""
     try:
         proc = subprocess.run(
             [sys.executable, "-c", NODES_DRIVER, address, str(want), str(timeout)],
-            env=ray_env(),
+            env=driver_env(),
             capture_output=True,
             text=True,
             timeout=timeout + 90,
@@ -202,123 +177,72 @@ def query_nodes(address: str, want: int = 0, timeout: float = 0.0) -> list[dict[
     return list(json.loads(last_line(proc.stdout)))
 
 
-def wait_for_nodes(address: str, timeout: float) -> list[dict[str, Any]]:
-    """The alive nodes, once both are up; a one-line error if they are not within ``timeout``."""
-    alive = [n for n in query_nodes(address, want=len(NODES), timeout=timeout) if n["alive"]]
-    if len(alive) < len(NODES):
-        raise ClusterError(f"only {len(alive)} of {len(NODES)} nodes alive after {timeout:.0f} s")
-    return alive
+# --- state file and the cluster's processes --------------------------------------------------------
 
 
-# --- processes -------------------------------------------------------------------------------------
-
-
-def cluster_processes(temp_dir: str, recorded: list[Recorded]) -> list[psutil.Process]:
-    """Live processes of this cluster, never another's.
-
-    Ray daemons with the private directory in their command line, processes with it in the
-    :data:`MARKER` variable (``ray start`` passes its environment on to every daemon it spawns;
-    the Ray client server's command line does not name the directory), the PIDs recorded at
-    start, and all their descendants.
-    """
-    found: dict[int, psutil.Process] = {}
-    ray_dir = _ray_package_dir()
-    for proc in psutil.process_iter(["cmdline", "environ"]):
-        cmdline = proc.info.get("cmdline") or []
-        environ = proc.info.get("environ") or {}
-        # A Ray daemon names its program under the ray package; `less .../raylet.out` is not ours to end.
-        is_ray = any(part.startswith(ray_dir) for part in cmdline[:3])
-        if environ.get(MARKER) == temp_dir or (is_ray and any(temp_dir in part for part in cmdline)):
-            found[proc.pid] = proc
-    for rec in recorded:
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(rec.pid)
-            if abs(proc.create_time() - rec.create_time) < 0.01:  # the same process, not a reused PID
-                found[proc.pid] = proc
-    for proc in list(found.values()):
-        with contextlib.suppress(psutil.Error):
-            for child in proc.children(recursive=True):
-                found[child.pid] = child
-    found.pop(os.getpid(), None)
-    return list(found.values())
-
-
-def describe(proc: psutil.Process) -> Recorded | None:
-    """``proc`` as a state-file record, or None if it has gone."""
-    try:
-        cmdline = proc.cmdline()
-        name = " ".join(cmdline)[:120].strip() if cmdline else proc.name()
-        return Recorded(proc.pid, proc.create_time(), name)
-    except psutil.Error:
-        return None
-
-
-def _name(proc: psutil.Process) -> str:
-    with contextlib.suppress(psutil.Error):
-        return " ".join(proc.cmdline())[:80] or proc.name()
-    return "gone"
-
-
-def _executable(proc: psutil.Process) -> str:
-    with contextlib.suppress(psutil.Error):
-        cmdline = proc.cmdline()
-        return Path(cmdline[0]).name if cmdline else ""
-    return ""
-
-
-def terminate(procs: list[psutil.Process], grace: float) -> tuple[int, int]:
-    """End ``procs`` in Ray's own order; return (ended on SIGTERM, killed).
-
-    As ``ray stop`` does, but for these processes only: raylets first (their workers and agents
-    follow them), then the other daemons, the GCS server last (a daemon whose GCS has gone can
-    hang on SIGTERM). Each group gets SIGTERM and up to ``grace`` seconds; SIGKILL ends the rest.
-    """
-    groups: list[list[psutil.Process]] = [[], [], []]
-    for proc in procs:
-        exe = _executable(proc)
-        groups[0 if exe == "raylet" else 2 if exe == "gcs_server" else 1].append(proc)
-    leftovers: list[psutil.Process] = []
-    for group in groups:
-        for proc in group:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(group, timeout=grace)
-        leftovers.extend(alive)
-    if leftovers:
-        names = ", ".join(f"{p.pid} ({_name(p)})" for p in leftovers)
-        print(f"still running {grace:g} s after SIGTERM, sending SIGKILL: {names}", file=sys.stderr)
-    for proc in leftovers:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    _, still = psutil.wait_procs(leftovers, timeout=10)
-    if still:
-        pids = ", ".join(str(p.pid) for p in still)
-        raise ClusterError(f"processes {pids} survived SIGKILL")
-    return len(procs) - len(leftovers), len(leftovers)
-
-
-# --- state file ------------------------------------------------------------------------------------
-
-
-def write_state(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    tmp.replace(path)
+def write_state(paths: list[Path], state: dict[str, Any]) -> None:
+    """Write ``state`` atomically to each of ``paths``."""
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(path)
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """The state written by ``start``."""
+    """The state written by the server."""
     try:
         state = json.loads(path.read_text())
     except FileNotFoundError as error:
         raise ClusterError(f"no state file {path}") from error
     except (OSError, ValueError) as error:
         raise ClusterError(f"cannot read state file {path}: {error}") from error
-    if not isinstance(state, dict) or not str(state.get("temp_dir", "")).strip("/"):
-        raise ClusterError(f"state file {path} has no temp_dir; was it written by this script?")
+    if not isinstance(state, dict) or not {"temp_dir", "pid", "create_time"} <= set(state):
+        raise ClusterError(f"state file {path} has no temp_dir, pid or create_time; was it written by this script?")
     return state
+
+
+def session(state: dict[str, Any]) -> list[psutil.Process]:
+    """The live processes of the cluster: its server's session, started no earlier than the server."""
+    sid, since = int(state["pid"]), float(state["create_time"]) - 0.01  # a guard against a reused PID
+    found = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError, psutil.Error):
+            if pid != os.getpid() and os.getsid(pid) == sid and (proc := psutil.Process(pid)).create_time() >= since:
+                found.append(proc)
+    return found
+
+
+def server(state: dict[str, Any]) -> psutil.Process | None:
+    """The cluster's live server process, if any."""
+    return next((p for p in session(state) if p.pid == int(state["pid"])), None)
+
+
+def end(state: dict[str, Any], grace: float) -> tuple[bool, int]:
+    """SIGTERM the server (it shuts the nodes down), SIGKILL what is left of the session after ``grace`` s.
+
+    Returns whether the server was running and how many processes needed SIGKILL.
+    """
+    main = server(state)
+    if main is not None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            main.terminate()
+        psutil.wait_procs([main], timeout=grace)
+    return main is not None, kill_rest(state, settle=3.0 if main is not None else 0.0)
+
+
+def kill_rest(state: dict[str, Any], settle: float) -> int:
+    """SIGKILL the processes of the cluster (but this one) still there after ``settle`` s; how many there were."""
+    deadline = time.monotonic() + settle  # Ray's workers exit on their own soon after their raylet
+    while (left := session(state)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for proc in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    _, alive = psutil.wait_procs(left, timeout=10)
+    if alive:
+        raise ClusterError(f"processes {', '.join(str(p.pid) for p in alive)} survived SIGKILL")
+    return len(left)
 
 
 def find_state(given: str | None) -> Path:
@@ -326,12 +250,10 @@ def find_state(given: str | None) -> Path:
     if given:
         return Path(given)
     tmp = Path(tempfile.gettempdir())
-    mine = sorted(p for p in tmp.glob(f"{DIR_PREFIX}*/{STATE_NAME}") if p.stat().st_uid == os.getuid())
     running = []
-    for path in mine:
-        with contextlib.suppress(ClusterError):
-            state = read_state(path)
-            if cluster_processes(str(state["temp_dir"]), recorded_of(state)):
+    for path in sorted(tmp.glob(f"{DIR_PREFIX}*/{STATE_NAME}")):
+        with contextlib.suppress(ClusterError, OSError):
+            if path.stat().st_uid == os.getuid() and server(read_state(path)) is not None:
                 running.append(path)
     if not running:
         raise ClusterError(f"no running cluster found in {tmp}; pass --state FILE")
@@ -340,119 +262,188 @@ def find_state(given: str | None) -> Path:
     return running[0]
 
 
-def recorded_of(state: dict[str, Any]) -> list[Recorded]:
-    """The processes listed in ``state``."""
-    return [
-        Recorded(int(p["pid"]), float(p["create_time"]), str(p.get("name", ""))) for p in state.get("processes", [])
-    ]
+# --- the server: the process that holds the Cluster ------------------------------------------------
+
+
+def serve(temp_dir: str, port: int, cpus: int, paths: list[Path]) -> int:
+    """Hold the two-node cluster until SIGTERM; always shut it down. Runs as the leader of its own session."""
+    Path(temp_dir, "ray").mkdir(parents=True, exist_ok=True)  # $RAY_TMPDIR/ray holds Ray's address file
+    me = psutil.Process()
+    state: dict[str, Any] = {
+        "address": f"{HOST}:{port}",
+        "temp_dir": temp_dir,
+        "cpus_per_node": cpus,
+        "pid": me.pid,
+        "create_time": me.create_time(),
+        "status": "starting",
+    }
+    write_state(paths, state)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    cluster = None
+    try:
+        from ray.cluster_utils import Cluster  # noqa: PLC0415 - only the server needs Ray itself
+
+        _ensure_token()
+        cluster = Cluster(shutdown_at_exit=True)
+        node: dict[str, Any] = {"num_cpus": cpus, "node_ip_address": HOST, "include_log_monitor": True}
+        cluster.add_node(
+            **node,
+            gcs_server_port=port,
+            include_dashboard=False,
+            dashboard_port=free_port(),  # its process runs anyway: not on the shared default 8265
+            dashboard_agent_listen_port=free_port(),  # nor on 52365
+            temp_dir=f"{temp_dir}/{NODES[0]}",
+        )
+        cluster.add_node(**node, temp_dir=f"{temp_dir}/{NODES[1]}")
+        cluster.wait_for_nodes(timeout=120)
+        signal.signal(signal.SIGTERM, _raise_stop)  # the nodes installed Ray's handler (sys.exit mid-work)
+        state["status"] = "up"
+        write_state(paths, state)
+        print(f"cluster up at {state['address']}", flush=True)
+        while True:
+            time.sleep(3600)
+    except (Stop, KeyboardInterrupt):
+        print("stopping the cluster", flush=True)
+        return 0
+    except Exception as error:  # Ray's own errors: one line here, the details are in Ray's logs
+        print(f"{FAILED}{type(error).__name__}: {last_line(str(error))}", flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the shutdown short
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.shutdown()
+        # A node interrupted half-way (not yet in the Cluster) leaves processes: they are in this session.
+        with contextlib.suppress(ClusterError):
+            kill_rest(state, settle=3.0)
+        state["status"] = "stopped"
+        write_state(paths, state)
+
+
+def _ensure_token() -> None:
+    """Create ``~/.ray/auth_token`` if it is missing (``ray.init`` of a new local cluster does the same)."""
+    from ray._private.authentication.authentication_token_setup import (  # noqa: PLC0415
+        ensure_token_if_auth_enabled,
+    )
+
+    ensure_token_if_auth_enabled(None, create_token_if_missing=True)
 
 
 # --- commands --------------------------------------------------------------------------------------
 
 
-def start(port: int | None, cpus: int, state_arg: str | None, timeout: float) -> int:
-    """Start the head and a joining node, wait for both, write the state file."""
+def start(port: int | None, cpus: int, state_arg: str | None, timeout: float, foreground: bool) -> int:
+    """Start the cluster's server in a session of its own; return once both nodes are up, or wait (``foreground``)."""
     if cpus < 1:
         raise ClusterError(f"--cpus-per-node must be >= 1 (got {cpus})")
     port = port or DEFAULT_PORT
     if port_in_use(port):
         raise ClusterError(f"port {port} is already in use; pick another with --port")
-    cli = ray_cli()
-    temp_dir = tempfile.mkdtemp(prefix=DIR_PREFIX)
-    state_path = Path(state_arg).resolve() if state_arg else Path(temp_dir) / STATE_NAME
-    address = f"127.0.0.1:{port}"
-    state: dict[str, Any] = {
-        "address": address,
-        "port": port,
-        "temp_dir": temp_dir,
-        "cpus_per_node": cpus,
-        "ray": str(cli),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "processes": [],
-    }
-    # Written before anything starts, so `stop` can clean up after an interrupted start.
-    write_state(state_path, state)
-    common = [f"--num-cpus={cpus}", "--disable-usage-stats", "--log-style=record"]
+    deadline = time.monotonic() + timeout
+    paths = [Path(state_arg).resolve()] if state_arg else []
     try:
-        run_ray(
-            [
-                "start",
-                "--head",
-                f"--port={port}",
-                "--include-dashboard=false",
-                f"--ray-client-server-port={free_port()}",  # not the shared default 10001
-                f"--dashboard-port={free_port()}",  # not the shared default 8265
-                f"--dashboard-agent-listen-port={free_port()}",  # not the shared default 52365
-                f"--temp-dir={temp_dir}/head",
-                *common,
-            ],
-            timeout,
-            "starting the head node",
-            temp_dir,
-        )
-        run_ray(
-            [
-                "start",
-                f"--address={address}",
-                f"--dashboard-agent-listen-port={free_port()}",
-                f"--temp-dir={temp_dir}/worker",
-                *common,
-            ],
-            timeout,
-            "starting the second node",
-            temp_dir,
-        )
-        alive = wait_for_nodes(address, timeout)
-        procs = [r for p in cluster_processes(temp_dir, []) if (r := describe(p)) is not None]
-        state["processes"] = [vars(r) for r in sorted(procs, key=lambda r: r.pid)]
-        state["nodes"] = alive
-        write_state(state_path, state)
-    except BaseException as error:
-        with contextlib.suppress(ClusterError):
-            terminate(cluster_processes(temp_dir, []), grace=10)
-        if isinstance(error, ClusterError):
-            raise ClusterError(f"{error} (stopped what had started; Ray's logs are in {temp_dir})") from error
-        raise
-    print(
-        f"two-node Ray cluster up: {len(alive)} nodes, {sum(n['cpus'] for n in alive):g} CPUs, {len(procs)} processes"
-    )
+        proc, state = launch(port, cpus, paths, deadline)
+    except ClusterError as error:
+        # Ray 2.60 gives a node a fixed 30 s to register with the GCS; a loaded machine can miss that once.
+        if REGISTER_TIMEOUT not in str(error) or time.monotonic() > deadline:
+            raise
+        print(f"local_ray_cluster: {error}; trying once more", file=sys.stderr)
+        proc, state = launch(port, cpus, paths, deadline)
+    state_path = paths[0] if paths else Path(state["temp_dir"]) / STATE_NAME
+    print(f"two-node Ray cluster up: {2 * cpus} CPUs, server PID {proc.pid}, log {state['temp_dir']}/{LOG_NAME}")
     print(f"state: {state_path}")
-    print(f"use:   RAY_AUTH_MODE=token .venv/bin/salesboost ray.address={address}")
-    print(f"stop:  {sys.executable} {Path(__file__).resolve()} stop --state {state_path}")
-    print(f"ray.address={address}")
+    print(f"use:   {DRIVER_PREFIX} .venv/bin/salesboost ray.address={state['address']}")
+    if foreground:
+        print("Ctrl-C stops it")
+    else:
+        print(f"stop:  {sys.executable} {Path(__file__).resolve()} stop --state {state_path}")
+    print(f"ray.address={state['address']}", flush=True)
+    if foreground:
+        try:
+            proc.wait()
+        except (KeyboardInterrupt, Stop):
+            end(state, grace=30)
+            proc.wait()
+            shutil.rmtree(state["temp_dir"], ignore_errors=True)  # as `stop` does
+        print(f"the cluster stopped (server exit {proc.returncode})")
     return 0
 
 
-def stop(state_arg: str | None, grace: float, keep: bool) -> int:
-    """End this cluster's processes (never `ray stop`) and remove its private directory."""
-    state_path = find_state(state_arg)
-    state = read_state(state_path)
-    temp_dir = str(state["temp_dir"])
-    procs = cluster_processes(temp_dir, recorded_of(state))
-    terminated, killed = terminate(procs, grace)
-    print(f"stopped cluster {state.get('address')}: {terminated} processes ended on SIGTERM, {killed} killed")
-    if not keep and Path(temp_dir).name.startswith(DIR_PREFIX):
+def launch(port: int, cpus: int, paths: list[Path], deadline: float) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Run the server in a new session and wait for both nodes; on any failure, end what it started."""
+    temp_dir = tempfile.mkdtemp(prefix=DIR_PREFIX)
+    own = Path(temp_dir) / STATE_NAME
+    log = Path(temp_dir) / LOG_NAME
+    command = [sys.executable, str(Path(__file__).resolve()), "serve", temp_dir, str(port), str(cpus)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*command, str(own), *map(str, paths)],
+            env=server_env(temp_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the cluster's processes are exactly this session's
+        )
+    try:
+        return proc, _wait_until_up(proc, own, log, deadline)
+    except BaseException as error:
+        state = _read_or_none(own)
+        if state is not None:
+            with contextlib.suppress(ClusterError):
+                end(state, grace=30)
+        else:  # it had not written its state yet, so it had started nothing
+            proc.kill()
+        proc.wait()
+        if isinstance(error, ClusterError):
+            raise ClusterError(f"{error} (stopped what had started; Ray's logs are in {temp_dir})") from error
+        shutil.rmtree(temp_dir, ignore_errors=True)  # interrupted: nothing worth keeping
+        raise
+
+
+def _read_or_none(path: Path) -> dict[str, Any] | None:
+    with contextlib.suppress(ClusterError):
+        return read_state(path)
+    return None
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], path: Path, log: Path, deadline: float) -> dict[str, Any]:
+    """The server's state once it says "up"; a one-line error if the server exits or the deadline passes."""
+    while (state := _read_or_none(path)) is None or state.get("status") != "up":
+        if proc.poll() is not None:
+            lines = log.read_text(errors="replace").splitlines()
+            reason = next((line for line in reversed(lines) if line.startswith(FAILED)), last_line("\n".join(lines)))
+            raise ClusterError(f"the cluster did not start: {reason.removeprefix(FAILED)}")
+        if time.monotonic() > deadline:
+            raise ClusterError(f"the cluster was not up in time (status {(state or {}).get('status', 'none')})")
+        time.sleep(0.5)
+    return state
+
+
+def stop(state_arg: str | None, grace: float, keep_logs: bool) -> int:
+    """End the cluster's processes (never `ray stop`); remove its private directory unless ``keep_logs``."""
+    state = read_state(find_state(state_arg))
+    was_running, killed = end(state, grace)
+    note = f", {killed} processes needed SIGKILL" if killed else ""
+    print(f"cluster {state.get('address')} {'stopped' if was_running else 'was not running'}{note}")
+    temp_dir = Path(str(state["temp_dir"]))
+    if not keep_logs and temp_dir.name.startswith(DIR_PREFIX):
         shutil.rmtree(temp_dir, ignore_errors=True)
     return 0
 
 
 def status(state_arg: str | None) -> int:
-    """Print the cluster's nodes and how many of its processes are running."""
-    state_path = find_state(state_arg)
-    state = read_state(state_path)
-    procs = cluster_processes(str(state["temp_dir"]), recorded_of(state))
-    if not procs:
-        raise ClusterError(f"cluster {state['address']} (state {state_path}) is not running")
-    print(f"cluster {state['address']} (state {state_path}): {len(procs)} processes running")
+    """Print the cluster's nodes."""
+    path = find_state(state_arg)
+    state = read_state(path)
+    if server(state) is None:
+        raise ClusterError(f"cluster {state['address']} (state {path}) is not running")
+    print(f"cluster {state['address']} (state {path}): server PID {state['pid']}, {len(session(state))} processes")
     for node in query_nodes(str(state["address"])):
         role = "head" if node["head"] else "node"
-        alive = "alive" if node["alive"] else "dead"
-        print(f"  {role} {node['node_id'][:12]} {node['ip']} {alive} CPU={node['cpus']:g}")
+        print(
+            f"  {role} {node['node_id'][:12]} {node['ip']} {'alive' if node['alive'] else 'dead'} CPU={node['cpus']:g}"
+        )
     return 0
-
-
-def _raise_interrupt() -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -462,32 +453,35 @@ def main(argv: list[str] | None = None) -> int:
     p_start = sub.add_parser("start", help="start a head node and a second node joining it")
     p_start.add_argument("--port", type=int, default=None, help=f"head (GCS) port, default {DEFAULT_PORT}")
     p_start.add_argument("--cpus-per-node", type=int, default=1, help="CPUs of each node (default 1)")
-    p_start.add_argument("--state", help="where to write the state file (default: <private dir>/cluster.json)")
-    p_start.add_argument("--timeout", type=float, default=120, help="seconds to wait for each step (default 120)")
+    p_start.add_argument("--state", help="also write the state file here")
+    p_start.add_argument("--timeout", type=float, default=240, help="seconds to wait for both nodes (default 240)")
+    p_start.add_argument("--foreground", action="store_true", help="wait; Ctrl-C stops the cluster")
+    p_serve = sub.add_parser("serve", help="(internal) the process that holds the cluster")
+    p_serve.add_argument("temp_dir")
+    p_serve.add_argument("port", type=int)
+    p_serve.add_argument("cpus", type=int)
+    p_serve.add_argument("paths", nargs="+", type=Path, help="state files to write, the private one first")
     p_stop = sub.add_parser("stop", help="end this cluster's processes only (never `ray stop`)")
     p_stop.add_argument("--state", help="state file written by start")
-    p_stop.add_argument(
-        "--grace",
-        type=float,
-        default=10,
-        help="seconds each group of processes gets between SIGTERM and SIGKILL (default 10)",
-    )
+    p_stop.add_argument("--grace", type=float, default=30, help="seconds between SIGTERM and SIGKILL (default 30)")
     p_stop.add_argument("--keep-logs", action="store_true", help="keep the private directory with Ray's logs")
     p_status = sub.add_parser("status", help="print the cluster's nodes")
     p_status.add_argument("--state", help="state file written by start")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.temp_dir, args.port, args.cpus, args.paths)
     # SIGTERM (e.g. a test's timeout) unwinds like Ctrl-C, so an interrupted start cleans up after itself.
-    signal.signal(signal.SIGTERM, lambda *_: _raise_interrupt())
+    signal.signal(signal.SIGTERM, _raise_stop)
     try:
         if args.command == "start":
-            return start(args.port, args.cpus_per_node, args.state, args.timeout)
+            return start(args.port, args.cpus_per_node, args.state, args.timeout, args.foreground)
         if args.command == "stop":
             return stop(args.state, args.grace, args.keep_logs)
         return status(args.state)
     except ClusterError as error:
         print(f"local_ray_cluster: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stop):
         print("local_ray_cluster: interrupted", file=sys.stderr)
         return 130
 

@@ -1,9 +1,10 @@
 """On a real two-node Ray cluster the `salesboost` command gives the same replications as on a private local Ray.
 
-The cluster (a head and a second node with 1 CPU each, on this machine) is started and stopped by
-``scripts/local_ray_cluster.py``, which ends only its own processes (never ``ray stop``). The code
-reaches the cluster's workers as a Ray runtime environment (``working_dir``), which a local Ray
-never exercises. Slow: about two minutes, most of it starting Ray twice and MLflow's first migration.
+The cluster (Ray's own ``ray.cluster_utils.Cluster``: a head and a second node with 1 CPU each,
+on this machine, token authentication on) is started and stopped by ``scripts/local_ray_cluster.py``,
+which ends exactly the processes of its own session (never ``ray stop``). The code reaches the
+cluster's workers as a Ray runtime environment (``working_dir``), which a local Ray never
+exercises. Slow: about three minutes, most of it starting Ray three times.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -31,14 +34,15 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "local_ray_cluster.py"
 SALESBOOST = str(Path(sys.executable).with_name("salesboost"))
-#: A joining node can take ~20 s; the machine may be busy with other sessions.
+#: Starting two nodes takes 20-40 s; the machine may be busy with other sessions.
 START_TIMEOUT = 420
 RUN_TIMEOUT = 900
 VARIANTS = 2  # the default experiment: legacy and optimised
+SHARED_ADDRESS_FILE = Path("/tmp/ray/ray_current_cluster")  # where `ray.init(address="auto")` looks
 
 
 def load_script() -> ModuleType:
-    """``scripts/local_ray_cluster.py`` as a module (for its node query)."""
+    """``scripts/local_ray_cluster.py`` as a module (for its node query and session listing)."""
     spec = importlib.util.spec_from_file_location("local_ray_cluster", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
@@ -53,7 +57,7 @@ cluster_script = load_script()
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("", 0))
+        s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
@@ -63,28 +67,40 @@ def run_script(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     )
 
 
+def shared_address() -> str | None:
+    return SHARED_ADDRESS_FILE.read_text().strip() if SHARED_ADDRESS_FILE.exists() else None
+
+
 @dataclass(frozen=True)
 class Cluster:
     address: str
-    temp_dir: Path
+    state_file: Path
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(self.state_file.read_text()))
+
+    @property
+    def temp_dir(self) -> Path:
+        return Path(self.state["temp_dir"])
 
     def node_logs(self) -> dict[str, Path]:
-        """Each node's Ray log directory (the script gives each node its own ``--temp-dir``)."""
+        """Each node's Ray log directory (each node has its own Ray temporary directory)."""
         return {node: self.temp_dir / node / "session_latest" / "logs" for node in cluster_script.NODES}
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A two-node cluster for this module, stopped afterwards whatever happened."""
-    state = tmp_path_factory.mktemp("cluster") / "cluster.json"
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A two-node cluster, stopped afterwards whatever happened."""
+    state = tmp_path / "state" / "cluster.json"
     port = free_port()
     try:
         started = run_script("start", "--port", str(port), "--state", str(state), timeout=START_TIMEOUT)
         assert started.returncode == 0, f"cluster did not start: {started.stderr.strip()}"
-        assert f"ray.address=127.0.0.1:{port}" in started.stdout
-        yield Cluster(f"127.0.0.1:{port}", Path(json.loads(state.read_text())["temp_dir"]))
+        assert started.stdout.splitlines()[-1] == f"ray.address=127.0.0.1:{port}"
+        yield Cluster(f"127.0.0.1:{port}", state)
     finally:
-        # The script writes the state file before it starts anything, so this also cleans up
+        # The server writes the state file before it starts anything, so this also cleans up
         # after a start that failed or timed out half-way.
         if state.exists():
             stopped = run_script("stop", "--state", str(state), timeout=180)
@@ -151,15 +167,31 @@ def base_env() -> dict[str, str]:
     return env
 
 
+def listeners(pids: set[int]) -> set[str]:
+    """The local addresses on which ``pids`` listen for TCP connections."""
+    import psutil  # Ray's copy: loading the script put it on sys.path
+
+    found = set()
+    for pid in pids:
+        try:
+            connections = psutil.Process(pid).net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        found |= {c.laddr.ip for c in connections if c.status == psutil.CONN_LISTEN}
+    return found
+
+
 def test_cluster_run_matches_local_run(cluster: Cluster, tmp_path: Path) -> None:
     nodes = [n for n in cluster_script.query_nodes(cluster.address) if n["alive"]]
     assert len(nodes) == 2
     assert sum(n["cpus"] for n in nodes) == 2
     assert tasks_per_node(cluster) == {"head": 0, "worker": 0}
+    processes = cluster_script.session(cluster.state)
+    assert len(processes) >= 8  # the server, a GCS, two raylets and their agents
+    assert listeners({p.pid for p in processes}) <= {"127.0.0.1", "::ffff:127.0.0.1"}
+    assert shared_address() != cluster.address  # not where other sessions' `ray.init("auto")` looks
 
-    on_cluster = salesboost(
-        tmp_path / "cluster", [f"ray.address={cluster.address}"], {**base_env(), "RAY_AUTH_MODE": "token"}
-    )
+    on_cluster = salesboost(tmp_path / "cluster", [f"ray.address={cluster.address}"], cluster_script.driver_env())
     # Both nodes are still there, and each ran part of the work (workers flush their logs as they exit).
     nodes = [n for n in cluster_script.query_nodes(cluster.address) if n["alive"]]
     assert len(nodes) == 2
@@ -177,3 +209,78 @@ def test_cluster_run_matches_local_run(cluster: Cluster, tmp_path: Path) -> None
     assert {"win_rate", "revenue", "quote_approval_hours_mean", "contract_cycle_days_mean"} <= set(on_cluster)
     assert list(on_cluster.columns) == list(on_local.columns)
     pd.testing.assert_frame_equal(on_cluster, on_local, check_exact=True)
+
+
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> list[str]:
+    """Lines of ``proc``'s stdout up to the first that starts with ``prefix``."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"no line {prefix!r} within {timeout:.0f} s: {lines}")
+
+
+def test_foreground_cluster_stops_on_ctrl_c_and_only_its_own_processes(tmp_path: Path) -> None:
+    """Ctrl-C ends every process of the cluster and nothing else, even a process that names its directory."""
+    state_file = tmp_path / "cluster.json"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "start", "--foreground", "--port", str(port), "--state", str(state_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    bystander = None
+    try:
+        lines = wait_for_line(proc, "ray.address=", START_TIMEOUT)
+        assert lines[-1] == f"ray.address=127.0.0.1:{port}"
+        state = json.loads(state_file.read_text())
+        assert state["status"] == "up"
+        processes = cluster_script.session(state)
+        assert len(processes) >= 8
+        # Looks like one of the cluster's processes to a search by name or command line; is not.
+        bystander = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)", "ray::raylet", state["temp_dir"]]
+        )
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+        assert cluster_script.session(state) == []
+        for p in processes:
+            assert not p.is_running() or p.status() == "zombie", p
+        assert bystander.poll() is None  # untouched
+        assert json.loads(state_file.read_text())["status"] == "stopped"
+        assert not Path(state["temp_dir"]).exists()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=120)
+        if bystander is not None:
+            bystander.kill()
+            bystander.wait()
+        if state_file.exists():
+            run_script("stop", "--state", str(state_file), timeout=180)
+
+
+def test_stop_after_the_server_was_killed_ends_the_orphans(tmp_path: Path) -> None:
+    """SIGKILL of the server leaves Ray's agents running under PID 1; `stop` ends them."""
+    state_file = tmp_path / "cluster.json"
+    try:
+        started = run_script("start", "--port", str(free_port()), "--state", str(state_file), timeout=START_TIMEOUT)
+        assert started.returncode == 0, started.stderr
+        state = json.loads(state_file.read_text())
+        os.kill(state["pid"], signal.SIGKILL)
+        time.sleep(2)
+        assert cluster_script.session(state), "nothing of the cluster outlived its server: the test proves nothing"
+        stopped = run_script("stop", "--state", str(state_file), timeout=180)
+        assert stopped.returncode == 0, stopped.stderr
+        assert "was not running" in stopped.stdout
+        assert cluster_script.session(state) == []
+    finally:
+        if state_file.exists():
+            run_script("stop", "--state", str(state_file), timeout=180)
