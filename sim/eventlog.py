@@ -16,7 +16,7 @@ What reads it, as written (no column mapping, no conversion):
 Both formats carry the same attributes after the five keys: ``lead_id, variant, replication,
 region, channel, segment``. A case is one lead in one variant: its id is
 ``"<variant>|<lead_id>"``, unique across the variants and replications of an experiment, and
-``lead_id`` (``"r<replication>-L<n>"``, the n-th lead to arrive) names the same lead in every
+``lead_id`` (``"r<replication>-L<n>"``, n the lead's arrival index from 0) names the same lead in every
 variant of one replication, so logs of several variants join lead by lead. Timestamps are the
 calendar's wall-clock time (the model has no time zones), stored as UTC.
 
@@ -25,7 +25,7 @@ contract is sent). Rows are therefore held per case until the case ends and then
 sorted by completion, then start: in time order within a case, cases one after another, in
 memory bounded by the cases still open. A case lost to a competitor ends at the loss: work
 booked to end later is cut at that instant and work booked to start later is left out (the
-model still counts that time as spent by the rep). Cases open when the run stops keep the
+model still counts that booked time as spent by the rep or manager). Cases open when the run stops keep the
 times they were booked for. Rows go to a temporary file that is renamed into place on
 success, so a failed run leaves no partial log behind.
 """
