@@ -2,13 +2,15 @@
 
 The MLflow view is built for a reader who compares variants at a glance:
 
-- headline metrics get short names under ``kpi/`` that sort together, each followed by its
+- headline metrics get short names under ``KPI/`` that sort together, each followed by its
   95% interval and its change against the baseline in percent with that interval
-  (``kpi/revenue``, ``kpi/revenue_lower``, ``kpi/revenue_upper``, ``kpi/revenue_vs_base_pct``,
-  ``kpi/revenue_vs_base_pct_lower``, ``kpi/revenue_vs_base_pct_upper``), rounded to 4
-  significant digits; the baseline's own change is 0. The objective's comes first: MLflow's
-  compare view opens on the first metric a run logged. The full unrounded set follows under
-  the long names other tools read (``revenue``, ``revenue_ci_low``, ``revenue_uplift``, ...);
+  (``KPI/revenue``, ``KPI/revenue_lower``, ``KPI/revenue_upper``, ``KPI/revenue_vs_base_pct``,
+  ``KPI/revenue_vs_base_pct_lower``, ``KPI/revenue_vs_base_pct_upper``), rounded to 4
+  significant digits; the baseline's own change is 0. The capital prefix sorts them before
+  the other metrics in MLflow's column picker and compare table; the objective's come first
+  (the compare view opens on the first metric a run logged). The full unrounded set follows
+  under the long names other tools read (``revenue``, ``revenue_ci_low``, ``revenue_uplift``,
+  ...; the baseline's ``_diff`` and ``_uplift`` are 0, not absent, which the compare view shows as NaN);
 - a child run's params start with ``Variant.*`` (what the variant sets, capitalised so that
   the compare view, which opens on the first three differing params in sorted order, shows
   them rather than arbitrary config keys), then the flattened resolved config;
@@ -36,10 +38,10 @@ from experiments.scheduler import VariantRun
 from experiments.tracking import VariantRecord, flatten
 from salesboost.metrics import METRIC_NAMES
 
-KPI_PREFIX = "kpi/"
-#: Significant digits of the headline (``kpi/``) metrics.
+KPI_PREFIX = "KPI/"
+#: Significant digits of the headline (``KPI/``) metrics.
 KPI_DIGITS = 4
-#: Short names of metrics in the ``kpi/`` set; others keep their name. No short name is
+#: Short names of metrics in the ``KPI/`` set; others keep their name. No short name is
 #: another's prefix followed by ``_``, so each name's bounds sort right after it.
 SHORT_NAMES: dict[str, str] = {
     "quote_approval_hours_mean": "approval_h",
@@ -78,12 +80,12 @@ def metric_key(name: str) -> str:
 
 
 def short_name(metric: str) -> str:
-    """``metric``'s name in the ``kpi/`` set (``quote_approval_hours_mean`` -> ``approval_h``)."""
+    """``metric``'s name in the ``KPI/`` set (``quote_approval_hours_mean`` -> ``approval_h``)."""
     return SHORT_NAMES.get(metric, metric)
 
 
 def kpi_key(metric: str, field: str = "") -> str:
-    """The ``kpi/`` metric name of ``metric``'s mean, or of one of its ``field``s.
+    """The ``KPI/`` metric name of ``metric``'s mean, or of one of its ``field``s.
 
     Fields: ``lower``, ``upper`` (95% CI of the mean), ``vs_base_pct``, ``vs_base_pct_lower``,
     ``vs_base_pct_upper`` (change against the baseline in percent and its 95% CI).
@@ -115,7 +117,7 @@ DEFAULT_HEADLINE: tuple[str, ...] = tuple(report_headline(ReportConfig()))
 def kpi_metrics(
     summary: pd.DataFrame, comparison: pd.DataFrame, variant: str, metrics: Sequence[str], *, is_baseline: bool
 ) -> dict[str, float]:
-    """The ``kpi/`` set of ``variant``: per metric, mean and 95% CI, change vs the baseline in % and its CI."""
+    """The ``KPI/`` set of ``variant``: per metric, mean and 95% CI, change vs the baseline in % and its CI."""
     s = summary.set_index(["variant", "metric"])
     c = comparison.set_index(["variant", "metric"]) if not comparison.empty else None
     out: dict[str, float] = {}
@@ -138,20 +140,26 @@ def kpi_metrics(
     return out
 
 
-def variant_metrics(summary: pd.DataFrame, comparison: pd.DataFrame, variant: str) -> dict[str, float]:
+def variant_metrics(
+    summary: pd.DataFrame, comparison: pd.DataFrame, variant: str, *, is_baseline: bool = False
+) -> dict[str, float]:
     """A child run's full metrics: ``m``, ``m_sd``, ``m_ci_low``, ``m_ci_high``, and against the baseline.
 
-    Against the baseline: ``m_diff``, ``m_uplift`` and their interval bounds.
+    Against the baseline: ``m_diff``, ``m_uplift`` and their interval bounds (all 0 for the baseline).
     """
     metrics: dict[str, float] = {}
     for metric, fields in nested(summary, ("mean", "sd", "ci_low", "ci_high")).get(variant, {}).items():
         for field, value in fields.items():
             metrics[metric if field == "mean" else f"{metric}_{field}"] = float(value)
+    fields = [f for f in COMPARISON_FIELDS if f != "pairs"]
     if not comparison.empty:
-        per_metric = nested(comparison, [f for f in COMPARISON_FIELDS if f != "pairs"]).get(variant, {})
-        for metric, fields in per_metric.items():
-            for field, value in fields.items():
+        for metric, values in nested(comparison, fields).get(variant, {}).items():
+            for field, value in values.items():
                 metrics[f"{metric}_{field}"] = float(value)
+    elif is_baseline:
+        # The baseline against itself: 0. Absent, MLflow's compare view would show NaN beside the others.
+        for metric in nested(summary, ("mean",)).get(variant, {}):
+            metrics.update(dict.fromkeys((f"{metric}_{field}" for field in fields), 0.0))
     return metrics
 
 
@@ -237,7 +245,7 @@ def child_record(
         note = child_note(summary, comparison, variant.name, baseline.name, metrics)
         values.update(kpi_metrics(summary, comparison, variant.name, metrics, is_baseline=run is baseline))
         values["replications"] = float(len(ordered))
-        values.update(variant_metrics(summary, comparison, variant.name))
+        values.update(variant_metrics(summary, comparison, variant.name, is_baseline=run is baseline))
         artifacts += _variant_plots(run, baseline, comparison, metrics, folder / safe_name(variant.name))
     else:
         values["replications"] = float(len(ordered))
@@ -315,11 +323,12 @@ def parent_metrics(
     return out
 
 
-def runs_view(metrics: Sequence[str], *, expand: Sequence[str] = ()) -> dict[str, Any]:
-    """A runs-table view state for MLflow's UI: the headline columns, newest first, ``expand`` runs open.
+def runs_view(metrics: Sequence[str]) -> dict[str, Any]:
+    """A runs-table view state for MLflow's UI: the headline columns, newest runs first.
 
     Per metric the mean and its change vs the baseline in %; the first metric (the objective)
-    also with both 95% intervals.
+    also with both 95% intervals; each column wide enough for its name. Rows stay nested
+    under their parent run (sorting on a metric would mix the variants of every invocation).
     """
     full = ["", "lower", "upper", "vs_base_pct", "vs_base_pct_lower", "vs_base_pct_upper"]
     columns = [
@@ -332,17 +341,14 @@ def runs_view(metrics: Sequence[str], *, expand: Sequence[str] = ()) -> dict[str
         "orderByAsc": False,
         "selectedColumns": columns,
         "columnOrder": columns,
-        # wide enough for the whole name (about 7 px per character in the header font)
+        # about 7 px per character in the header font, plus the cell's padding
         "columnWidths": {c: min(40 + 7 * (len(c) - len("metrics.``")), 260) for c in columns},
-        "runsExpanded": dict.fromkeys(expand, True),
-        "runsHidden": [],
-        "runsPinned": [],
     }
 
 
-def runs_view_tags(metrics: Sequence[str], *, expand: Sequence[str] = ()) -> dict[str, str]:
+def runs_view_tags(metrics: Sequence[str]) -> dict[str, str]:
     """The experiment tag that stores :func:`runs_view` for MLflow's UI (set it on the experiment)."""
-    return {SHARED_VIEW_TAG_PREFIX + VIEW_KEY: json.dumps(runs_view(metrics, expand=expand), separators=(",", ":"))}
+    return {SHARED_VIEW_TAG_PREFIX + VIEW_KEY: json.dumps(runs_view(metrics), separators=(",", ":"))}
 
 
 def runs_view_url(base: str, experiment_id: str) -> str:

@@ -92,7 +92,9 @@ def test_each_headline_metric_sorts_next_to_its_bounds_and_its_change():
             kpi_key(metric, "vs_base_pct_lower"),
             kpi_key(metric, "vs_base_pct_upper"),
         ], metric
-    assert all(n.startswith("kpi/") for n in names)
+    assert all(n.startswith("KPI/") for n in names)
+    # a capital prefix: MLflow sorts names by code point, so the headline set comes before every other metric
+    assert sorted([*names, *METRIC_NAMES, "adaptive_target", "best/revenue_vs_base_pct"])[: len(names)] == ordered
     assert len(kpi_key("quote_approval_hours_mean")) <= 24
 
 
@@ -110,21 +112,21 @@ def test_significant_keeps_four_digits():
 def test_child_metrics_start_with_the_objective_rounded_then_keep_the_full_set(records, runs):
     metrics = records["optimised"].metrics
     keys = list(metrics)
-    assert keys[0] == "kpi/revenue"  # MLflow's compare view opens on the first metric logged
+    assert keys[0] == "KPI/revenue"  # MLflow's compare view opens on the first metric logged
     assert keys[:6] == [
         kpi_key("revenue", f) for f in ("", "lower", "upper", "vs_base_pct", "vs_base_pct_lower", "vs_base_pct_upper")
     ]
     summary, comparison = tables(runs)
     full = summary[(summary["variant"] == "optimised") & (summary["metric"] == "revenue")].iloc[0]
     assert metrics["revenue"] == pytest.approx(full["mean"], rel=1e-12)  # unrounded, under its long name
-    assert metrics["kpi/revenue"] == significant(full["mean"])
-    assert metrics["kpi/revenue"] != metrics["revenue"]
+    assert metrics["KPI/revenue"] == significant(full["mean"])
+    assert metrics["KPI/revenue"] != metrics["revenue"]
     uplift = comparison[(comparison["variant"] == "optimised") & (comparison["metric"] == "revenue")].iloc[0]
-    assert metrics["kpi/revenue_vs_base_pct"] == significant(uplift["uplift"] * 100)  # percent, like the tables
+    assert metrics["KPI/revenue_vs_base_pct"] == significant(uplift["uplift"] * 100)  # percent, like the tables
     assert (
-        metrics["kpi/revenue_vs_base_pct_lower"]
-        < metrics["kpi/revenue_vs_base_pct"]
-        < metrics["kpi/revenue_vs_base_pct_upper"]
+        metrics["KPI/revenue_vs_base_pct_lower"]
+        < metrics["KPI/revenue_vs_base_pct"]
+        < metrics["KPI/revenue_vs_base_pct_upper"]
     )
     for metric in DEFAULT_HEADLINE:
         assert kpi_key(metric) in metrics
@@ -136,8 +138,11 @@ def test_the_baseline_change_against_itself_is_zero_never_nan_or_missing(records
     for metric in DEFAULT_HEADLINE:
         for field in ("vs_base_pct", "vs_base_pct_lower", "vs_base_pct_upper"):
             assert metrics[kpi_key(metric, field)] == 0.0
-    assert all(not (isinstance(v, float) and math.isnan(v)) for k, v in metrics.items() if k.startswith("kpi/"))
-    assert "revenue_uplift" not in metrics  # the full set keeps the design's layout: no uplift on the baseline
+    assert all(not (isinstance(v, float) and math.isnan(v)) for k, v in metrics.items() if k.startswith("KPI/"))
+    # the full set too: absent, MLflow's compare view shows NaN in the baseline's column
+    for metric in METRIC_NAMES:
+        for field in ("diff", "diff_ci_low", "diff_ci_high", "uplift", "uplift_ci_low", "uplift_ci_high"):
+            assert metrics[f"{metric}_{field}"] == 0.0
 
 
 def test_every_child_carries_its_own_plots(records):
@@ -290,4 +295,4 @@ def test_the_child_record_goes_to_a_real_mlflow_store_in_that_order(records, tmp
         first = db.execute(
             "select key from latest_metrics where run_uuid = ? order by rowid limit 1", (child.info.run_id,)
         ).fetchone()[0]
-    assert first == "kpi/revenue"
+    assert first == "KPI/revenue"
