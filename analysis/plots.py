@@ -150,7 +150,7 @@ def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str], *, baseline:
     variants = list(dict.fromkeys(data["variant"]))
     fig = Figure(figsize=(7.5, 0.45 * len(metrics) + 1.6), layout="constrained")
     ax = fig.add_subplot()
-    palette = dict(zip(variants, _COLOURS, strict=False))
+    palette = {v: _COLOURS[i % len(_COLOURS)] for i, v in enumerate(variants)}
     offset = 0.6 / max(len(variants), 1)
     for i, variant in enumerate(variants):
         rows = data[data["variant"] == variant].set_index("metric").reindex(metrics)
@@ -178,7 +178,9 @@ def uplift_figure(comparison: pd.DataFrame, metrics: Sequence[str], *, baseline:
         ax.set_title(f"{variants[0]} against{versus}")
     else:
         ax.set_title(f"Change against{versus}")
-        fig.legend(loc="outside lower center", ncols=min(len(variants), 4), frameon=False, fontsize="small")
+        # as many columns as fit the figure's width at this font size (about 110 characters)
+        ncols = max(1, min(len(variants), 4, 110 // (max(len(v) for v in variants) + 6)))
+        fig.legend(loc="outside lower center", ncols=ncols, frameon=False, fontsize="small")
     return fig
 
 

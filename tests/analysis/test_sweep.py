@@ -648,3 +648,33 @@ def test_sweep_imports_no_simulation_or_orchestration_package():
             imported.add(node.module.split(".")[0])
     assert imported  # the walk found the imports
     assert not imported & {"simpy", "sim", "experiments", "ray", "mlflow", "hydra", "omegaconf"}
+
+
+def test_uplift_chart_is_in_percent_with_its_legend_outside_the_axes_and_inside_the_figure():
+    from analysis.plots import uplift_figure
+
+    rows = [
+        {
+            "variant": f"managers={m},escalate_after_hours={e}",
+            "metric": metric,
+            "uplift": u,
+            "uplift_ci_low": u - 0.3,
+            "uplift_ci_high": u + 0.3,
+        }
+        for m in (1, 2, 3)
+        for e in (0.5, 1, 2)
+        for metric, u in (("revenue", 2.1), ("win_rate", 0.05))
+    ]
+    fig = drawn(uplift_figure(pd.DataFrame(rows), ["revenue", "win_rate"], baseline="legacy"))
+    ax = fig.axes[0]
+    assert all(t.get_text().endswith("%") for t in ax.get_xticklabels() if t.get_text())
+    points = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert max(x for line in points for x in line.get_xdata()) == pytest.approx(210.0)  # percent, not 2.1
+    assert not ax.get_legend()  # a legend marker inside the axes reads as a data point
+    (legend,) = fig.legends
+    renderer = fig.canvas.get_renderer()
+    box, axes_box, figure_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer), fig.bbox
+    assert box.y1 <= axes_box.y0  # below the axes
+    assert box.x0 >= figure_box.x0 - 1
+    assert box.x1 <= figure_box.x1 + 1  # and not cut off by the figure's edge
+    assert overlapping_texts(fig) == []
