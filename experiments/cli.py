@@ -102,7 +102,7 @@ FAILED, BAD_INPUT, BUSY, INTERRUPTED = 1, 2, 75, 130
 
 def main() -> None:
     """Console entry point."""
-    from experiments.locks import install_interrupt_handlers  # noqa: PLC0415
+    from experiments.locks import ignore_further_interrupts, install_interrupt_handlers  # noqa: PLC0415
 
     install_interrupt_handlers()  # first: a signal from now on ends in the clean stop below
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
@@ -132,6 +132,7 @@ def main() -> None:
             message = f"error: {describe_error(error)}"
             status = BAD_INPUT if is_input_error(error) else FAILED
     finally:
+        ignore_further_interrupts()  # the stop below runs whole, whatever arrives now
         _stop_processes()
     if message is not None:
         if "experiments.progress" in sys.modules:  # a bar may be live: end it, so the message has its own line

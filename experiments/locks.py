@@ -71,6 +71,11 @@ def interrupts_are_stopping() -> bool:
     return _state.raised
 
 
+def ignore_further_interrupts() -> None:
+    """From now on a stop signal is ignored: the process is already on its way out, cleaning up."""
+    _state.raised = True
+
+
 def interrupt_from_signal() -> KeyboardInterrupt:
     """The interrupt to raise for a stop signal that another handler caught (Ray's, in ``ray.init``)."""
     _state.raised = True
@@ -100,8 +105,7 @@ def deferred_interrupts() -> Iterator[None]:
 
 @contextlib.contextmanager
 def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if needed), waiting at most ``timeout`` seconds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Hold an exclusive lock on ``path`` (created in its existing folder), waiting at most ``timeout`` seconds."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout

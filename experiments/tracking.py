@@ -79,7 +79,9 @@ def open_tracker(config: TrackingConfig, experiment_name: str) -> Tracker:
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` tracking URI; None for any other store."""
-    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", maxsplit=1)[0])
 
 
 def sweep_lock(tracker: Tracker, sweep_key: str) -> SweepLock:
