@@ -55,10 +55,6 @@ def test_two_different_sweeps_on_a_fresh_store_both_complete(tmp_path: Path, inv
     assert all(sorted(c.info.run_name for c in children) == ["legacy", "optimised"] for children in by_parent.values())
     assert all(r.info.status == "FINISHED" for r in mlflow_runs(uri, "cycle-time-gains"))
     _usable(tmp_path / "mlflow.db")
-    # And the store takes the next invocation as usual.
-    again = Invocation(tmp_path / "again", *QUICK, "experiment.seed=3", store=tmp_path / "store", uri=uri)
-    invocations.append(again)
-    assert again.process.wait(timeout=600) == 0, again.err()[-3000:]
 
 
 def test_the_same_sweep_twice_at_once_runs_once_and_the_other_names_the_running_process(

@@ -221,6 +221,7 @@ def test_stop_during_ray_init(tmp_path: Path, invocations, number: int, group: b
     assert [p.info.status for p in mlflow_runs(run.uri, "cycle-time-gains")] == ["KILLED"]  # the parent
 
 
+@pytest.mark.slow  # a sweep long enough to catch, then a resume
 def test_sigterm_while_child_runs_are_recorded_then_resume(tmp_path: Path, invocations):
     run = _run(tmp_path, GRID)
     invocations.append(run)
@@ -244,6 +245,7 @@ def test_ctrl_c_during_the_sensitivity_analysis(tmp_path: Path, invocations):
     assert "interrupted after the main replications" in run.err()
 
 
+@pytest.mark.slow  # a sweep long enough to catch, then a resume
 def test_sigkill_of_the_driver_leaves_no_process_and_the_same_command_resumes(tmp_path: Path, invocations):
     run = _run(tmp_path, GRID)
     invocations.append(run)
