@@ -7,7 +7,7 @@ variant's override wins over the user's for the same key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -15,12 +15,15 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import AppConfig, ExperimentConfig, RayConfig, TrackingConfig
+from experiments.config_files import Location, key_source
 from experiments.paths import CONF_DIR
 from experiments.variants import Variant, expand
 from salesboost.build import build
+from salesboost.errors import ConfigError
 from salesboost.scenario import SCENARIO_SECTIONS, Scenario
 
 SCHEMA_NAME = "base_config"
+T = TypeVar("T")
 
 
 def register_schema() -> None:
@@ -68,17 +71,52 @@ def scenario_of(cfg: DictConfig) -> Scenario:
 
 def experiment_of(cfg: DictConfig) -> ExperimentConfig:
     """The validated experiment section."""
-    return build(ExperimentConfig, OmegaConf.to_container(cfg.experiment, resolve=True), "experiment")  # type: ignore[arg-type]
+    return _section(ExperimentConfig, cfg, "experiment")
 
 
 def tracking_of(cfg: DictConfig) -> TrackingConfig:
     """The validated tracking section."""
-    return build(TrackingConfig, OmegaConf.to_container(cfg.tracking, resolve=True), "tracking")  # type: ignore[arg-type]
+    return _section(TrackingConfig, cfg, "tracking")
 
 
 def ray_of(cfg: DictConfig) -> RayConfig:
     """The validated ray section."""
-    return build(RayConfig, OmegaConf.to_container(cfg.ray, resolve=True), "ray")  # type: ignore[arg-type]
+    return _section(RayConfig, cfg, "ray")
+
+
+def _section(cls: type[T], cfg: DictConfig, key: str) -> T:
+    try:
+        return build(cls, OmegaConf.to_container(cfg[key], resolve=True), key)  # type: ignore[arg-type]
+    except ConfigError as error:
+        raise located(error, _app_overrides()) from None
+
+
+class LocatedConfigError(ConfigError):
+    """A bad value written in a config file: the message starts with ``file:line:column``."""
+
+    def __init__(self, error: ConfigError, location: Location) -> None:
+        super().__init__(error.key, error.problem)
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {super().__str__()}"
+
+
+def located(error: ConfigError, overrides: Sequence[str] | None) -> ConfigError:
+    """``error`` with the file, line and column of its key, when a config file (not an override) sets it."""
+    if overrides is None or not error.key or isinstance(error, LocatedConfigError):
+        return error
+    location = key_source(error.key, overrides)
+    return LocatedConfigError(error, location) if location else error
+
+
+def _app_overrides() -> list[str] | None:
+    """The running ``salesboost`` command's task overrides; None outside the command."""
+    from hydra.core.hydra_config import HydraConfig  # noqa: PLC0415
+
+    if not HydraConfig.initialized():
+        return None
+    return with_search_path(list(HydraConfig.get().overrides.task))
 
 
 def override_key(override: str) -> str:
@@ -105,10 +143,13 @@ def compose_variants(experiment: ExperimentConfig, user_overrides: Sequence[str]
     """Every variant of ``experiment``, composed on top of ``user_overrides`` and validated."""
     variants = []
     for name, overrides in expand(experiment).items():
+        merged = merge_overrides(user_overrides, overrides)
         try:
-            cfg = compose_config(merge_overrides(user_overrides, overrides))
+            cfg = compose_config(merged)
             sections = scenario_sections(cfg)
             scenario = Scenario.from_dict(sections)
+        except ConfigError as error:
+            raise VariantError(name, located(error, with_search_path(merged))) from error
         except Exception as error:
             raise VariantError(name, error) from error
         variants.append(Variant(name=name, overrides=tuple(overrides), config=sections, scenario=scenario))

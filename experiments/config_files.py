@@ -9,7 +9,7 @@ recognise a ``# @package`` directive that Hydra ignored because it was not at th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -94,11 +94,16 @@ def key_location(source: Source, full_key: str) -> Location:
 
     Falls back to the deepest enclosing key found, or to the top of the file.
     """
+    return _walk(source, full_key)[0]
+
+
+def _walk(source: Source, full_key: str) -> tuple[Location, bool]:
+    """The location of ``full_key`` (or of its deepest enclosing key) and whether it was found."""
     location = Location(source.path)
     try:
         node = yaml.compose(source.path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return location
+        return location, False
     package = source.package or ""
     key = full_key
     if package and (key == package or key.startswith(package + ".")):
@@ -106,10 +111,10 @@ def key_location(source: Source, full_key: str) -> Location:
     for part in [p for p in re.split(r"\.|\[(\d+)\]", key) if p]:
         child = _child(node, part)
         if child is None:
-            break
+            return location, False
         key_node, node = child
         location = Location(source.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-    return location
+    return location, True
 
 
 def _child(node: Any, part: str) -> tuple[Any, Any] | None:
@@ -173,3 +178,64 @@ def frames(error: BaseException) -> Iterator[FrameType]:
             stack.append(tb.tb_frame)
             tb = tb.tb_next
         yield from reversed(stack)
+
+
+def key_source(key: str, overrides: Sequence[str]) -> Location | None:
+    """Where the value of ``key`` in the config composed with ``overrides`` is written, if in a file.
+
+    None when an override sets it (or a parent of it) on the command line, or when no file of
+    the defaults list writes it. The last file of the defaults list that writes it wins, as
+    in Hydra's merge.
+    """
+    from hydra import initialize_config_dir  # noqa: PLC0415 - on the error path only
+    from hydra.core.global_hydra import GlobalHydra  # noqa: PLC0415
+    from hydra.types import RunMode  # noqa: PLC0415
+
+    from experiments.paths import CONF_DIR  # noqa: PLC0415
+
+    dirs = [CONF_DIR, *_search_dirs(overrides)]
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o]
+    values = [k for k in keys if not any((d / k).is_dir() for d in dirs)]  # not group choices
+    # Set on the command line, whole or in part (a.b.c=1 changes what is checked under a.b).
+    if any(key == k or key.startswith(f"{k}.") or k.startswith(f"{key}.") for k in values):
+        return None
+
+    def defaults() -> list[Any]:
+        loader = GlobalHydra.instance().config_loader()
+        found = loader.compute_defaults_list(config_name="config", overrides=list(overrides), run_mode=RunMode.RUN)
+        return list(found.defaults)
+
+    try:
+        if GlobalHydra.instance().is_initialized():
+            entries = defaults()
+        else:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                entries = defaults()
+    except Exception:  # a best effort on the error path; the key alone is still named
+        return None
+    for entry in reversed(entries):
+        files = [d / f"{entry.config_path}.yaml" for d in dirs]
+        path = next((f for f in files if f.is_file()), None)
+        package = entry.package or ""
+        if path is None or not (package in ("", key) or key.startswith(f"{package}.")):
+            continue
+        location, found = _walk(Source(path, package), key)
+        if found:
+            return location
+    return None
+
+
+def _search_dirs(overrides: Sequence[str]) -> list[Path]:
+    """Directories a ``hydra.searchpath=[file://...]`` override (or the running app) adds."""
+    entries: list[str] = []
+    for override in overrides:
+        if override.split("=", 1)[0] == "hydra.searchpath":
+            entries += [e.strip(" '\"") for e in override.split("=", 1)[1].strip("[]").split(",")]
+    try:
+        from hydra.core.hydra_config import HydraConfig  # noqa: PLC0415
+
+        if HydraConfig.initialized():
+            entries += [str(e) for e in HydraConfig.get().searchpath]
+    except ImportError:
+        pass
+    return [Path(e.removeprefix("file://")) for e in entries if e.startswith("file://")]

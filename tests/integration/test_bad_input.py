@@ -118,6 +118,13 @@ BROKEN_FILES = {
     ),
     "market/bad_value.yaml": "leads_per_week: lots\n",
     "market/bad_flow.yaml": "defaults:\n  - baseline\n  - _self_\nleads_per_week: [1\n",
+    "market/bad_shares.yaml": (
+        "defaults:\n  - baseline\n  - _self_\nregions:\n  north: 0.5\n  east: 0.35\n  south: 0.25\n"
+    ),
+    "experiment/bad_seed.yaml": (
+        "# @package _global_\nexperiment:\n  name: x\n  baseline: legacy\n  variants:\n"
+        "    legacy: [pipeline=legacy]\n  seed: -5\n"
+    ),
     "team/bad_nested.yaml": "defaults:\n  - baseline\n  - _self_\nreps:\n  north: 2\n  south: many\n",
 }
 BINARY_FILE = "experiment/bad_bytes.yaml"
@@ -211,12 +218,16 @@ PREFLIGHT_CASES: dict[str, tuple[list[str], list[str]]] = {
     "file bad variant": (["experiment=bad_variant"], ["team.reps.south", "in variant 'thin'"]),
     "market file wrong type": (["market=bad_value"], ["market/bad_value.yaml:1:1", "market.leads_per_week", "lots"]),
     "market file syntax": (["market=bad_flow"], ["market/bad_flow.yaml:5:1", "YAML syntax error"]),
+    "market file bad shares": (
+        ["market=bad_shares"],
+        ["market/bad_shares.yaml:4:1", "market.regions", "shares must sum to 1", "in variant 'legacy'"],
+    ),
+    "file bad value": (["experiment=bad_seed"], ["experiment.seed", "must be >= 0"]),
     "team file nested type": (["team=bad_nested"], ["team/bad_nested.yaml:6:3", "team.reps.south", "many"]),
 }
 #: A representative subset that also runs through the real `salesboost` command.
 SUBPROCESS_CASES = [
     "tracking scheme unknown",
-    "sqlite relative",
     "server refused",
     "ray refused",
     "cache dir under a file",
@@ -224,9 +235,21 @@ SUBPROCESS_CASES = [
     "leads beyond memory",
     "yaml syntax",
     "header after a comment",
-    "file not utf-8",
     "file bad variant",
+    "file bad value",
 ]
+#: What the real command adds to a case's line: in the command, settings validated after
+#: composing are traced to the file that writes them too.
+COMMAND_FRAGMENTS = {"file bad value": ["experiment/bad_seed.yaml:7:3"]}
+
+
+def all_runs(uri: str) -> list:
+    """Every run of every experiment in the store at ``uri`` (a bad input must create none)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(ids, max_results=1000) if ids else []
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +317,7 @@ def test_bad_setting_fails_before_any_run_in_process(
         assert fragment in line, (fragment, line)
     assert time.monotonic() - started < 35, "bounded waits stay within about 30 s"
     assert not out.exists()
-    assert mlflow_runs(store, "cycle-time-gains") == []
+    assert all_runs(store) == []
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
@@ -314,10 +337,10 @@ def test_bad_setting_fails_before_any_run_in_the_command(case: str, store: str, 
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("salesboost: error: ")
-    for fragment in PREFLIGHT_CASES[case][1]:
+    for fragment in [*PREFLIGHT_CASES[case][1], *COMMAND_FRAGMENTS.get(case, [])]:
         assert fragment in lines[0], (fragment, lines[0])
     assert "Traceback" not in proc.stderr
-    assert mlflow_runs(store, "cycle-time-gains") == []
+    assert all_runs(store) == []
 
 
 def test_long_run_warns_in_one_line_and_is_not_refused(tmp_path: Path):
@@ -344,3 +367,19 @@ def test_preflight_of_a_good_plan_is_quick_and_silent(tmp_path: Path):
     assert warnings.getvalue() == ""
     assert not (tmp_path / "out").exists(), "a check creates nothing"
     assert not (tmp_path / "mlflow.db").exists(), "a check creates nothing"
+
+
+def test_ray_auto_without_a_reachable_cluster_names_ray_address(monkeypatch: pytest.MonkeyPatch):
+    """``ray.address=auto`` finds nothing, or only a cluster that is gone: one line either way."""
+    from ray._private.services import find_gcs_addresses
+
+    from experiments.services import check_ray_address
+    from salesboost.errors import ConfigError
+
+    if find_gcs_addresses():
+        pytest.skip("a Ray cluster runs on this machine (another user's or test's); auto would join it")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        check_ray_address("auto")
+    assert caught.value.key == "ray.address"
+    assert "no Ray cluster" in str(caught.value)
