@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import sys
 import time
-import weakref
 from collections.abc import Callable
 from typing import TextIO
 
@@ -102,14 +101,18 @@ def _isatty(stream: TextIO) -> bool:
 
 
 _boards: dict[int, _Board] = {}  # by id of the file the console writes to
-_open: weakref.WeakSet[Progress] = weakref.WeakSet()
+#: Phases not closed yet; held strongly: a phase dropped unclosed (an interrupted sweep) must still be closed.
+_open: set[Progress] = set()
 
 
 @atexit.register
 def close_all() -> None:
-    """Close every open phase, so that no exit path leaves the terminal with a live bar or a hidden cursor."""
+    """Close every open phase and stop every live display, so that no exit path leaves a live bar or a hidden cursor."""
     for progress in list(_open):
         progress.close()
+    for board in list(_boards.values()):  # none should be left; stopping twice is harmless
+        board.stop()
+    _boards.clear()
 
 
 class Progress:
