@@ -315,13 +315,13 @@ def _log(
         if _finite(v)
     ]
     # As few calls (one commit each) as MLflow's limits allow: 100 params, 1000 entries per call.
-    params = list(_chunks(param_list, PARAM_BATCH))
-    metrics = list(_chunks(metric_list, METRIC_BATCH - PARAM_BATCH))
-    for i in range(max(len(params), len(metrics))):
+    param_calls = list(_chunks(param_list, PARAM_BATCH))
+    metric_calls = list(_chunks(metric_list, METRIC_BATCH - PARAM_BATCH))
+    for i in range(max(len(param_calls), len(metric_calls))):
         client.log_batch(
             run_id,
-            params=params[i] if i < len(params) else [],
-            metrics=metrics[i] if i < len(metrics) else [],
+            params=param_calls[i] if i < len(param_calls) else [],
+            metrics=metric_calls[i] if i < len(metric_calls) else [],
         )
 
 
