@@ -136,7 +136,14 @@ def _summary_json(
             }
             for v in plan.variants
         },
-        "best": {"variant": selection.variant, "explanation": selection.describe()},
+        # "variant" only when it is clearly the best; "top" is the best mean either way
+        "best": {
+            "variant": selection.best,
+            "top": selection.variant,
+            "clear": selection.clear,
+            "tied": list(selection.tied),
+            "explanation": selection.describe(),
+        },
         "metrics": list(METRIC_NAMES),
         "summary": nested(summary, SUMMARY_FIELDS),
         "vs_baseline": nested(comparison, COMPARISON_FIELDS) if not comparison.empty else {},

@@ -296,3 +296,21 @@ def test_the_child_record_goes_to_a_real_mlflow_store_in_that_order(records, tmp
             "select key from latest_metrics where run_uuid = ? order by rowid limit 1", (child.info.run_id,)
         ).fetchone()[0]
     assert first == "KPI/revenue"
+
+
+def test_summary_json_names_a_best_variant_only_when_it_is_clear(runs):
+    from experiments.outputs import _summary_json
+
+    plan = small_plan()
+    summary, comparison = tables(runs)
+    outcome = type("Outcome", (), {"runs": runs})()
+    clear = _summary_json(plan, outcome, summary, comparison, best_variant(summary, "revenue"))["best"]
+    assert clear["variant"] == "optimised"
+    assert clear["clear"] is True
+    # win_rate: the two variants' intervals overlap at this size, so there is no best
+    overlap = best_variant(summary, "win_rate")
+    assert not overlap.clear
+    unclear = _summary_json(plan, outcome, summary, comparison, overlap)["best"]
+    assert unclear["variant"] is None
+    assert unclear["top"] == overlap.variant
+    assert unclear["explanation"].startswith("No clear difference in win_rate")
