@@ -314,3 +314,21 @@ def test_summary_json_names_a_best_variant_only_when_it_is_clear(runs):
     assert unclear["variant"] is None
     assert unclear["top"] == overlap.variant
     assert unclear["explanation"].startswith("No clear difference in win_rate")
+
+
+def test_the_screenshot_script_names_a_missing_store_in_one_line(tmp_path: Path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
+    missing = tmp_path / "nothing.db"
+    done = subprocess.run(
+        [sys.executable, str(script), "--store", str(missing), "--out", str(tmp_path / "shots")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"screenshots: error: --store {missing}: no such SQLite file"]
+    assert not (tmp_path / "shots").exists()
