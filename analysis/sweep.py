@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,7 +190,7 @@ def _line_label(key: Sequence[tuple[str, object]], names: Mapping[str, str]) -> 
     return ", ".join(f"{names[p]}={_format_value(v)}" for p, v in key) or None
 
 
-def _draw_line(ax: Axes, points: pd.DataFrame, *, label: str | None, colour: object) -> None:
+def _draw_line(ax: Axes, points: pd.DataFrame, *, label: str | None, colour: Any) -> None:
     """Means joined by a line with markers; the 95% CI as a band (error bar for a single point)."""
     xs = points["_x"].to_numpy(dtype=float)
     mean = points["mean"].to_numpy(dtype=float)
@@ -265,14 +266,14 @@ def tradeoff_figure(
     return fig
 
 
-_BASELINE_STYLE: dict[str, object] = {
+_BASELINE_STYLE: dict[str, Any] = {
     "marker": "s",
     "markersize": 9,
     "markerfacecolor": "none",
     "markeredgecolor": "black",
     "markeredgewidth": 1.5,
 }
-_HIGHLIGHT_STYLE: dict[str, object] = {
+_HIGHLIGHT_STYLE: dict[str, Any] = {
     "marker": "*",
     "markersize": 15,
     "color": _HIGHLIGHT_COLOUR,

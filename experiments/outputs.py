@@ -74,7 +74,7 @@ def write_outputs(
         texts[f"variants/{safe_name(variant.name)}.yaml"] = OmegaConf.to_yaml(OmegaConf.create(variant.config))
     written = {}
     for name, text in texts.items():
-        written[name] = _atomic_write(output_dir / name, lambda path, t=text: path.write_text(t))
+        written[name] = _atomic_write(output_dir / name, _text_writer(text))
     written["replications.parquet"] = _atomic_write(
         output_dir / "replications.parquet", lambda path: table.to_parquet(path, index=False)
     )
@@ -104,6 +104,10 @@ def write_outputs(
     )
     written.update({f"plots/{p.name}": p for p in plots})
     return written
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    return lambda path: path.write_text(text)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
@@ -157,7 +161,7 @@ def _finite_or_none(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [_finite_or_none(v) for v in value]
     if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -151,15 +151,15 @@ def variant_metrics(
     for metric, fields in nested(summary, ("mean", "sd", "ci_low", "ci_high")).get(variant, {}).items():
         for field, value in fields.items():
             metrics[metric if field == "mean" else f"{metric}_{field}"] = float(value)
-    fields = [f for f in COMPARISON_FIELDS if f != "pairs"]
+    against = [f for f in COMPARISON_FIELDS if f != "pairs"]
     if not comparison.empty:
-        for metric, values in nested(comparison, fields).get(variant, {}).items():
+        for metric, values in nested(comparison, against).get(variant, {}).items():
             for field, value in values.items():
                 metrics[f"{metric}_{field}"] = float(value)
     elif is_baseline:
         # The baseline against itself: 0. Absent, MLflow's compare view would show NaN beside the others.
         for metric in nested(summary, ("mean",)).get(variant, {}):
-            metrics.update(dict.fromkeys((f"{metric}_{field}" for field in fields), 0.0))
+            metrics.update(dict.fromkeys((f"{metric}_{field}" for field in against), 0.0))
     return metrics
 
 
