@@ -222,11 +222,11 @@ def test_stop_during_ray_init(tmp_path: Path, invocations, number: int, group: b
 
 
 @pytest.mark.slow  # a sweep long enough to catch, then a resume
-def test_sigterm_while_child_runs_are_recorded_then_resume(tmp_path: Path, invocations):
+def test_sigterm_to_the_group_while_child_runs_are_recorded(tmp_path: Path, invocations):
     run = _run(tmp_path, GRID)
     invocations.append(run)
     run.wait_for(child_runs_started(run), "child run")
-    status = run.stop(signal.SIGTERM)
+    status = run.stop(signal.SIGTERM, group=True)  # as a service manager stops a whole process group
     assert_clean_stop(run, status, "approval-capacity")
     runs = mlflow_runs(run.uri, "approval-capacity")
     parents = [r for r in runs if r.data.tags.get("sweep_role") == "parent"]
