@@ -243,6 +243,16 @@ SUBPROCESS_CASES = [
 COMMAND_FRAGMENTS = {"file bad value": ["experiment/bad_seed.yaml:7:3"]}
 
 
+class NotMlflow(http.server.BaseHTTPRequestHandler):
+    """A web server that is not MLflow: every path is 404."""
+
+    def do_GET(self) -> None:
+        self.send_error(404)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
 def all_runs(uri: str) -> list:
     """Every run of every experiment in the store at ``uri`` (a bad input must create none)."""
     from mlflow import MlflowClient
@@ -266,7 +276,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotMlflow)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield {"tmp": str(tmp), "conf": str(conf), "closed": str(closed), "http": str(server.server_address[1])}
