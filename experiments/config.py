@@ -126,6 +126,7 @@ class ExperimentConfig:
     seed: int = 20240101  # root seed; replication r of every variant uses (seed, r)
     event_log: str = "none"  # none | csv | parquet: write each run's activity log
     description: str = ""
+    caveats: list[str] = field(default_factory=list)  # study notes shown in report.html (known model limits)
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)

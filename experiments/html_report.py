@@ -601,15 +601,8 @@ class _Report:
         return notes
 
     def _study_notes(self) -> list[str]:
-        """The study's own caveats (``experiment.caveats`` where the config has it) and known model limits."""
-        notes = [esc(c) for c in getattr(self.experiment, "caveats", None) or ()]
-        uses_online = any(
-            str(v.config.get("pipeline", {}).get("approval", {}).get("policy")) == "online" for v in self.ok
-        )
-        if uses_online and any(k.startswith("team.managers") for k in self.experiment.grid):
-            notes.append(
-                "Escalations take no manager time in the model, so read the number of managers needed as a lower bound."
-            )
+        """The study's own caveats (``experiment.caveats``): known limits of the model for this question."""
+        notes = [esc(c) for c in self.experiment.caveats]
         return list(dict.fromkeys(notes))
 
 

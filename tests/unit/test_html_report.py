@@ -483,7 +483,7 @@ def test_text_from_configs_is_escaped(default_run: Outcome, tmp_path: Path) -> N
     assert page.unbalanced == []
 
 
-def test_grid_studies_of_managers_note_that_escalations_take_no_manager_time(grid_run: Outcome) -> None:
+def test_the_study_caveats_of_the_config_are_shown(grid_run: Outcome) -> None:
     _, page = _page(grid_run)
     assert "Study notes" in page.headings
     assert "Escalations take no manager time" in " ".join(page.text)
