@@ -36,9 +36,10 @@ bench: $(STAMP) ## Measure throughput, memory and sweep scaling (writes benchmar
 	$(BIN)/python benchmarks/sweep_scaling.py
 
 .PHONY: lint
-lint: $(STAMP) ## Check style: ruff lint and format
+lint: $(STAMP) ## Check style and types: ruff lint and format, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 .PHONY: format
 format: $(STAMP) ## Apply ruff's fixes and formatting

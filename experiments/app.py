@@ -118,7 +118,8 @@ def sweep_key(plan: Plan) -> str:
     """A hash of everything that determines an invocation's results: the resume key."""
     experiment = OmegaConf.to_container(OmegaConf.structured(plan.experiment))
     assert isinstance(experiment, dict)
-    experiment.pop("description", None)
+    for note in ("description", "caveats"):  # words about the study, not what determines its numbers
+        experiment.pop(note, None)
     data = {
         "experiment": experiment,
         "variants": {v.name: v.scenario.config_hash() for v in plan.variants},
@@ -145,7 +146,7 @@ def execute(
     """
     from experiments.locks import deferred_interrupts  # noqa: PLC0415
     from experiments.preflight import check_plan  # noqa: PLC0415
-    from experiments.recording import child_record  # noqa: PLC0415 - pandas and mlflow only when running
+    from experiments.recording import child_record, headline, runs_view_tags  # noqa: PLC0415 - pandas, mlflow
     from experiments.tracking import SweepRecorder, git_commit, open_tracker, sweep_lock  # noqa: PLC0415
 
     out = stream if stream is not None else sys.stdout
@@ -160,6 +161,8 @@ def execute(
     try:
         if plan.tracking.enabled:
             tracker = open_tracker(plan.tracking, experiment.name)
+            for tag, value in runs_view_tags(headline(experiment)).items():  # the runs table opens on the KPIs
+                tracker.client.set_experiment_tag(tracker.experiment_id, tag, value)
             key = sweep_key(plan)
             lock = sweep_lock(tracker, key)  # before the parent run: never two parents for one sweep
             recorder = SweepRecorder(
@@ -179,7 +182,10 @@ def execute(
         def on_done(run: VariantRun) -> None:
             if recorder is not None and not recorder.has(run.name):
                 assert sweep is not None  # set before it runs
-                recorder.record(child_record(run, sweep.baseline, common_tags=common_tags, output_dir=output_dir))
+                record = child_record(
+                    run, sweep.baseline, common_tags=common_tags, output_dir=output_dir, metrics=headline(experiment)
+                )
+                recorder.record(record)
 
         sweep = Sweep(
             plan.variants,
@@ -198,6 +204,12 @@ def execute(
             if sweep.progress is not None:
                 sweep.progress.close()
         main_done = True
+        if outcome.rerun_for_logs:
+            print(
+                f"{experiment.name}: {outcome.rerun_for_logs} stored replications were simulated again "
+                "to write their event logs",
+                file=out,
+            )
         # Child runs still being written overlap the analysis; finish() waits for them.
         return _analyse_and_finish(plan, outcome, output_dir, out, executor=executor, store=store, recorder=recorder)
     except KeyboardInterrupt:
@@ -289,10 +301,10 @@ def _analyse_and_finish(
     if recorder is not None:
         note = parent_note(plan, summary, comparison, selection, lines)
         recorder.finish(
-            metrics=parent_metrics(comparison, report.metrics, report.objective, selection.variant),
+            metrics=parent_metrics(comparison, report.metrics, report.objective, selection.best),
             tags={
                 "mlflow.note.content": note,
-                "best_variant": str(selection.variant),
+                "best_variant": selection.best or "none (no clear difference)",
                 "failed_variants": str(len(failed)),
             },
             artifacts=[(output_dir, None)],

@@ -27,8 +27,9 @@ from experiments.config import TrackingConfig
 from experiments.locks import SweepLock, deferred_interrupts, file_lock
 from experiments.paths import DEFAULT_ARTIFACT_ROOT, REPO_ROOT, default_tracking_uri
 
-#: MLflow 3 opens an experiment in the view this tag names; without it, the GenAI view.
-#: "custom_model_development" is the model-training view with the runs table (MLflow 3.17 UI).
+#: The experiment's kind for MLflow's UI: "custom_model_development" is model training, not GenAI.
+#: MLflow 3.17's sidebar follows the link's ``workflowType`` query instead (see ``Tracker.ui_hint``),
+#: so the tag records the kind for other MLflow clients and versions.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 PARAM_BATCH = 100  # MLflow accepts at most 100 params per log_batch call
@@ -45,13 +46,15 @@ class Tracker:
     experiment_name: str
 
     def ui_hint(self) -> str:
-        """How to look at the runs."""
+        """How to look at the runs: the runs page in the model-training view with the KPI columns."""
+        from experiments.recording import runs_view_url  # noqa: PLC0415 - recording imports this module
+
         if self.uri.startswith("sqlite:///"):
             return (
                 f"MLflow UI: run `make ui` (mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port 5000), "
-                f"then open http://127.0.0.1:5000/#/experiments/{self.experiment_id}/runs"
+                f"then open {runs_view_url('http://127.0.0.1:5000', self.experiment_id)}"
             )
-        return f"MLflow UI: {self.uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs"
+        return f"MLflow UI: {runs_view_url(self.uri, self.experiment_id)}"
 
 
 #: How long a first use waits for another invocation to finish creating the same SQLite store.

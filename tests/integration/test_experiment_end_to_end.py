@@ -36,6 +36,7 @@ def test_default_experiment_multirun_records_parent_and_child_runs(tmp_path: Pat
     assert proc.stdout.count("cycle-time-gains: 2 variants x 3 replications, baseline legacy") == 2
     assert "quote_approval_hours_mean" in proc.stdout
     assert "make ui" in proc.stdout
+    assert proc.stdout.count("Report: ") == 2
 
     runs = mlflow_runs(tracking_uri, "cycle-time-gains")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -49,13 +50,14 @@ def test_default_experiment_multirun_records_parent_and_child_runs(tmp_path: Pat
         mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
         assert sorted(c.info.run_name for c in mine) == ["legacy", "optimised"]
         artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
-        assert {"summary.csv", "summary.json", "config.yaml", "plots", "variants"} <= artifacts
+        assert {"summary.csv", "summary.json", "config.yaml", "plots", "variants", "report.html"} <= artifacts
         plots = {Path(a.path).name for a in client.list_artifacts(parent.info.run_id, "plots")}
         assert {"distribution_quote_approval_hours.png", "distribution_contract_cycle_days.png", "funnel.png"} <= plots
         by_name = {c.info.run_name: c for c in mine}
         legacy, optimised = by_name["legacy"], by_name["optimised"]
         for child in mine:
             assert child.info.status == "FINISHED"
+            assert any(a.path.endswith(".png") for a in client.list_artifacts(child.info.run_id))  # its own plots
             assert child.data.tags["variant"] == child.info.run_name
             assert {"git_commit", "root_seed", "config_hash"} <= child.data.tags.keys()
             assert child.data.params["pipeline.name"] == child.info.run_name
@@ -67,7 +69,7 @@ def test_default_experiment_multirun_records_parent_and_child_runs(tmp_path: Pat
         for name in ("win_rate", "revenue"):
             assert f"{name}_uplift" in optimised.data.metrics
             assert f"{name}_uplift_ci_low" in optimised.data.metrics
-            assert f"{name}_uplift" not in legacy.data.metrics
+            assert legacy.data.metrics[f"{name}_uplift"] == 0  # the baseline against itself: 0, never NaN
         lm, om = legacy.data.metrics, optimised.data.metrics
         assert lm["quote_approval_hours_mean"] > 5 * om["quote_approval_hours_mean"]
         assert lm["contract_cycle_days_mean"] > om["contract_cycle_days_mean"]
