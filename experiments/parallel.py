@@ -119,7 +119,7 @@ def stop_ray() -> None:
     ray = sys.modules.get("ray")
     if ray is None:
         return
-    import psutil  # noqa: PLC0415 - shipped with Ray (ray/thirdparty_files)
+    import psutil  # noqa: PLC0415 - only when stopping Ray
 
     try:
         started = [p for p in psutil.Process().children(recursive=True) if p.pid != _watchdog_pid()]
