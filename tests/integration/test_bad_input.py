@@ -61,23 +61,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_fails_with_one_line_and_records_nothing(case: str, store: str, tmp_path: Path):
     overrides, expected = CASES[case]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    env.pop("HYDRA_FULL_ERROR", None)
-    proc = subprocess.run(
-        [SALESBOOST, *overrides, f"tracking.uri={store}", f"hydra.run.dir={tmp_path / 'out'}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2, proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("salesboost: error: ")
-    for fragment in expected:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert "Traceback" not in proc.stderr
+    _fails_with_one_line([*overrides, f"tracking.uri={store}", f"hydra.run.dir={tmp_path / 'out'}"], {}, expected)
     assert mlflow_runs(store, "cycle-time-gains") == []
 
 
@@ -333,23 +317,8 @@ def test_bad_setting_fails_before_any_run_in_process(
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
 def test_bad_setting_fails_before_any_run_in_the_command(case: str, store: str, places: dict[str, str], tmp_path: Path):
     overrides, extra_env, out = resolve_case(case, places, tmp_path / "out")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **extra_env}
-    env.pop("HYDRA_FULL_ERROR", None)
-    proc = subprocess.run(
-        [SALESBOOST, *SMALL, f"tracking.uri={store}", *overrides, f"hydra.run.dir={out}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2, proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("salesboost: error: ")
-    for fragment in [*PREFLIGHT_CASES[case][1], *COMMAND_FRAGMENTS.get(case, [])]:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert "Traceback" not in proc.stderr
+    fragments = [*PREFLIGHT_CASES[case][1], *COMMAND_FRAGMENTS.get(case, [])]
+    _fails_with_one_line([*SMALL, f"tracking.uri={store}", *overrides, f"hydra.run.dir={out}"], extra_env, fragments)
     assert all_runs(store) == []
 
 
@@ -393,3 +362,17 @@ def test_ray_auto_without_a_reachable_cluster_names_ray_address(monkeypatch: pyt
         check_ray_address("auto")
     assert caught.value.key == "ray.address"
     assert "no Ray cluster" in str(caught.value)
+
+
+def _fails_with_one_line(args: list[str], extra_env: dict[str, str], fragments: list[str]) -> None:
+    """``salesboost args`` exits 2 with one ``salesboost: error:`` line holding every fragment, no traceback."""
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **extra_env}
+    env.pop("HYDRA_FULL_ERROR", None)
+    proc = subprocess.run([SALESBOOST, *args], capture_output=True, text=True, timeout=120, env=env, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("salesboost: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in proc.stderr
