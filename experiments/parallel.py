@@ -64,7 +64,7 @@ def ensure_ray(config: RayConfig, *, watchdog: bool = False) -> None:
         if watchdog:
             start_watchdog()
         # address="local" never attaches to another user's cluster on a shared machine.
-        with _sigterm_kept():
+        with _sigterm_kept(), _node_processes_in_own_session():
             ray.init(
                 address="local",
                 num_cpus=config.num_cpus or os.cpu_count(),
@@ -80,6 +80,36 @@ def ensure_ray(config: RayConfig, *, watchdog: bool = False) -> None:
                 log_to_driver=False,
                 logging_level=logging.WARNING,
             )
+
+
+@contextlib.contextmanager
+def _node_processes_in_own_session() -> Iterator[None]:
+    """Start a local Ray's node processes (GCS, raylet and so its workers) in a session of their own.
+
+    A signal to the whole process group (a service manager's SIGTERM, ``kill -TERM -PGID``) then
+    reaches only the driver, which stops Ray in order. Otherwise the raylet dies of it first and
+    Ray's core worker ends the driver at once (exit 1, the parent run left open). Ray does the
+    same on Windows (``CREATE_NEW_PROCESS_GROUP`` in ``ray._private.services.ConsolePopen``) but
+    has no option for it on POSIX, hence the subclass; the descendants stay ours (the parent of
+    each is unchanged), so :func:`stop_ray` and the watchdog still find them.
+    """
+    if sys.platform == "win32":
+        yield
+        return
+    from ray._private import services  # noqa: PLC0415
+
+    original = services.ConsolePopen
+
+    class _OwnSession(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = _OwnSession  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        services.ConsolePopen = original  # type: ignore[misc]
 
 
 @contextlib.contextmanager
