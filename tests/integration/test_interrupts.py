@@ -36,6 +36,13 @@ GRID = (
     "horizon.days=600",
     "horizon.drain_days=30",
 )
+#: Seventeen variants: child runs are written one by one for many seconds after the first,
+#: so a signal sent when the first appears lands while recording, whatever the load.
+GRID_WHILE_RECORDING = (
+    *GRID[:1],
+    "experiment.grid={team.managers:[1,2,3,4],pipeline.approval.escalate_after_hours:[0.5,1.0,1.5,2.0]}",
+    *GRID[2:],
+)
 #: Markers that an error was printed instead of a clean stop.
 TRACEBACKS = ("Traceback", "_raylet.so", "StackTrace", "Check failed", "*** ")
 
@@ -223,7 +230,7 @@ def test_stop_during_ray_init(tmp_path: Path, invocations, number: int, group: b
 
 @pytest.mark.slow  # a sweep long enough to catch, then a resume
 def test_sigterm_to_the_group_while_child_runs_are_recorded(tmp_path: Path, invocations):
-    run = _run(tmp_path, GRID)
+    run = _run(tmp_path, GRID_WHILE_RECORDING)
     invocations.append(run)
     run.wait_for(child_runs_started(run), "child run")
     status = run.stop(signal.SIGTERM, group=True)  # as a service manager stops a whole process group
