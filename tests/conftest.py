@@ -71,3 +71,20 @@ def metrics_by_run(runs) -> dict[tuple[str, int], dict[str, float]]:
         for name, run in runs.items()
         for r in run.ordered()
     }
+
+
+def sweep_in_process(plan, store, event_log=None):
+    """Run ``plan``'s variants in this process (no Ray) against the result ``store``; the SweepOutcome."""
+    from experiments.config import AdaptiveConfig
+    from experiments.parallel import LocalExecutor
+    from experiments.scheduler import Sweep
+
+    return Sweep(
+        plan.variants,
+        seed=plan.experiment.seed,
+        replications=plan.experiment.replications,
+        adaptive=AdaptiveConfig(),
+        executor=LocalExecutor(),
+        store=store,
+        event_log=event_log,
+    ).run()

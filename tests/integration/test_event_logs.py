@@ -12,11 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.config import AdaptiveConfig
-from experiments.parallel import LocalExecutor
-from experiments.scheduler import Sweep
 from experiments.store import ResultStore
-from tests.conftest import SMALL, metrics_by_run, small_plan
+from tests.conftest import SMALL, metrics_by_run, small_plan, sweep_in_process
 
 SALESBOOST = str(Path(sys.executable).with_name("salesboost"))
 FAST = ("experiment.sensitivity.enabled=false",)
@@ -33,18 +30,6 @@ def _logs(output_dir: Path, suffix: str) -> dict[tuple[str, int], Path]:
     return found
 
 
-def _sweep(plan, store: ResultStore, event_log=None):
-    return Sweep(
-        plan.variants,
-        seed=plan.experiment.seed,
-        replications=plan.experiment.replications,
-        adaptive=AdaptiveConfig(),
-        executor=LocalExecutor(),
-        store=store,
-        event_log=event_log,
-    ).run()
-
-
 @pytest.fixture(scope="module")
 def parquet_logs(tmp_path_factory) -> dict[tuple[str, int], Path]:
     """Parquet logs of the default experiment's sweep whose replications all come from the store."""
@@ -52,9 +37,9 @@ def parquet_logs(tmp_path_factory) -> dict[tuple[str, int], Path]:
     plan = small_plan(*FAST)
     store = ResultStore(tmp / "store")
 
-    first = _sweep(plan, store)
+    first = sweep_in_process(plan, store)
     logs = tmp / "event_logs"
-    again = _sweep(plan, store, lambda variant, r: str(logs / f"{variant.name}_rep{r:03d}.parquet"))
+    again = sweep_in_process(plan, store, lambda variant, r: str(logs / f"{variant.name}_rep{r:03d}.parquet"))
     # Every replication was stored, and each was simulated again to write its log, with the same numbers.
     assert sum(run.cached for run in again.runs.values()) == 0
     assert sum(run.rerun_for_logs for run in again.runs.values()) == len(VARIANTS) * REPLICATIONS
@@ -114,7 +99,7 @@ def test_the_command_writes_csv_logs_for_stored_replications_that_log_distance_m
 
     cache = tmp_path / "store"
     args = [*SMALL, *FAST, "tracking.enabled=false", f"experiment.cache_dir={cache}"]
-    _sweep(small_plan(*args), ResultStore(cache))
+    sweep_in_process(small_plan(*args), ResultStore(cache))
     stored = len(ResultStore(cache).files())
     assert stored == len(VARIANTS) * REPLICATIONS
 

@@ -16,6 +16,7 @@ import pytest
 import sim
 from experiments.store import MAX_BYTES, SUFFIX, ResultStore, model_version
 from salesboost.results import SCHEMA_VERSION, ResultFormatError, RunResult
+from tests.conftest import sweep_in_process
 from tests.support import small_scenario
 
 
@@ -197,26 +198,11 @@ def test_the_store_imports_no_code_loader(module):
     assert not imported & {"pickle", "marshal", "shelve", "dill", "cloudpickle", "joblib"}
 
 
-def _sweep(plan, store: ResultStore):
-    from experiments.config import AdaptiveConfig
-    from experiments.parallel import LocalExecutor
-    from experiments.scheduler import Sweep
-
-    return Sweep(
-        plan.variants,
-        seed=plan.experiment.seed,
-        replications=plan.experiment.replications,
-        adaptive=AdaptiveConfig(),
-        executor=LocalExecutor(),
-        store=store,
-    ).run()
-
-
 def test_a_sweep_over_a_tampered_store_recomputes_and_runs_no_code(tmp_path):
     from tests.conftest import metrics_by_run, small_plan
 
     plan = small_plan("experiment.sensitivity.enabled=false")
-    first = _sweep(plan, ResultStore(tmp_path / "store"))
+    first = sweep_in_process(plan, ResultStore(tmp_path / "store"))
     files = ResultStore(tmp_path / "store").files()
     assert len(files) == 6
     marker = tmp_path / "pwned"
@@ -229,7 +215,7 @@ def test_a_sweep_over_a_tampered_store_recomputes_and_runs_no_code(tmp_path):
     files[1].write_text(files[1].read_text()[:-20])  # truncated
     warnings = io.StringIO()
     store = ResultStore(tmp_path / "store", warnings=warnings)
-    again = _sweep(plan, store)
+    again = sweep_in_process(plan, store)
     assert not marker.exists()
     assert sorted(p for p, _ in store.rejected) == files[:2]
     assert len(warnings.getvalue().splitlines()) == 2
@@ -237,5 +223,5 @@ def test_a_sweep_over_a_tampered_store_recomputes_and_runs_no_code(tmp_path):
     assert metrics_by_run(again.runs) == metrics_by_run(first.runs)
     # Both files were written again: the store is clean.
     clean = ResultStore(tmp_path / "store", warnings=io.StringIO())
-    assert sum(run.cached for run in _sweep(plan, clean).runs.values()) == 6
+    assert sum(run.cached for run in sweep_in_process(plan, clean).runs.values()) == 6
     assert clean.rejected == []
