@@ -66,11 +66,6 @@ def install_interrupt_handlers() -> None:
     _state.installed = True
 
 
-def interrupts_are_stopping() -> bool:
-    """Whether a stop signal has already been turned into a ``KeyboardInterrupt``."""
-    return _state.raised
-
-
 def ignore_further_interrupts() -> None:
     """From now on a stop signal is ignored: the process is already on its way out, cleaning up."""
     _state.raised = True
