@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salesboost.histogram import N_BINS, LogHistogram
+from salesboost.panel import PanelFormatError, PanelTable, panels_from_dict, panels_to_dict
 from salesboost.scenario import Scenario
 
 #: Terminal states of a lead, plus ``in_flight`` for leads still open at the end.
@@ -16,7 +17,7 @@ OUTCOMES: tuple[str, ...] = ("unqualified", "declined", "lost_to_competitor", "w
 FUNNEL: tuple[str, ...] = ("leads", "contacted", "qualified", "quoted", "accepted", "signed", "ordered")
 
 #: Version of :meth:`RunResult.to_dict`'s layout; bump it when a field changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class ResultFormatError(ValueError):
@@ -35,6 +36,7 @@ class RunResult:
     funnel: dict[str, int]  # cohort leads reaching each step (FUNNEL)
     histograms: dict[str, LogHistogram]  # per-observation distributions, e.g. approval hours
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # per-stage flow statistics
+    panels: dict[str, PanelTable] = field(default_factory=dict)  # the monthly KPI panel by table (pipeline, workers)
     leads_simulated: int = 0  # all leads generated, cohort or not
     sim_end_hours: float = 0.0
     wall_seconds: float = 0.0
@@ -56,6 +58,7 @@ class RunResult:
                 for name, h in self.histograms.items()
             },
             "stages": {s: {k: _number(v) for k, v in values.items()} for s, values in self.stages.items()},
+            "panels": panels_to_dict(self.panels),
             "leads_simulated": self.leads_simulated,
             "sim_end_hours": _number(self.sim_end_hours),
             "wall_seconds": _number(self.wall_seconds),
@@ -79,6 +82,10 @@ class RunResult:
             raise ResultFormatError(f"outcomes: keys {list(outcomes)}, expected {list(OUTCOMES)}")
         if tuple(funnel) != FUNNEL:
             raise ResultFormatError(f"funnel: keys {list(funnel)}, expected {list(FUNNEL)}")
+        try:
+            panels = panels_from_dict(data.get("panels"))
+        except PanelFormatError as error:
+            raise ResultFormatError(str(error)) from None
         return cls(
             scenario=scenario,
             seed=_integer(data.get("seed"), "seed"),
@@ -88,6 +95,7 @@ class RunResult:
             funnel=funnel,
             histograms=_mapping(data, "histograms", _histogram),
             stages=_mapping(data, "stages", lambda v, where: _plain_mapping(v, where, _float)),
+            panels=panels,
             leads_simulated=_count(data.get("leads_simulated"), "leads_simulated"),
             sim_end_hours=_float(data.get("sim_end_hours"), "sim_end_hours"),
             wall_seconds=_float(data.get("wall_seconds"), "wall_seconds"),
