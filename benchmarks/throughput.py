@@ -1,42 +1,61 @@
-"""Simulation throughput and memory: leads per CPU-second of ``sim.run`` and peak memory by horizon.
+"""Simulation throughput against the reference SimPy engines, and peak memory by horizon.
 
 Every measurement runs in a fresh process, so imports and caches of one do not flatter the
-next. CPU time (not wall time) is the per-core figure on a shared machine; the script
-reports medians with min and max, all measured in this one invocation.
+next. The engines alternate round by round (legacy, optimised, simpy_basic, simpy_opt,
+[legacy and optimised of ``--compare-ref``], then again), so all of them see the same machine
+load; CPU time (not wall time) is the per-core figure on a shared machine. The report gives
+medians with min and max over the rounds, the ratios of the medians, and the ratio within each
+round (min, median, max), all measured in this one invocation.
 
-    .venv/bin/python benchmarks/throughput.py            # full: 7 throughput runs, 4 horizons
-    .venv/bin/python benchmarks/throughput.py --quick    # a smoke run
+    .venv/bin/python benchmarks/throughput.py                      # 5 rounds, 2-year runs, 4 horizons
+    .venv/bin/python benchmarks/throughput.py --json               # one JSON object on stdout
+    .venv/bin/python benchmarks/throughput.py --compare-ref 2d075e0  # the engine of that commit beside it
+    .venv/bin/python benchmarks/throughput.py --quick              # a smoke run
 
-Target (issue #2): at least 60,000 leads per CPU-second on the legacy pipeline without the
-event log, and memory that stays flat as the horizon grows.
+The reference engines are ``../shared/bench`` (workload W2, six stages: ``simpy_basic`` is
+textbook SimPy, ``simpy_opt`` hand-optimised SimPy), run there with this interpreter.
+
+Target (issue 7): the legacy pipeline with all agents at least 1.5 x ``simpy_basic`` in leads
+per CPU-second, and memory flat in the horizon.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from trees import git, worktree
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-TARGET_LEADS_PER_CPU_SECOND = 60_000
+BENCH = ROOT.parent / "shared" / "bench"
+TARGET_VS_SIMPY_BASIC = 1.5
+TARGET_TEXT = "legacy (all agents) >= 1.5 x simpy_basic leads per CPU-second"
+REFERENCE_ENGINES = ("simpy_basic", "simpy_opt")
 
+# Runs one sim.run in a fresh interpreter whose sys.path starts with the tree under test
+# (the working tree or a worktree of another commit; the venv's editable install points at
+# the working tree, so the tree must come first) and prints one JSON line.
 _CHILD = r"""
 import json, resource, sys, time, tracemalloc
-from experiments.compose import compose_config, scenario_sections
-from salesboost import Scenario
+root, pipeline, days, seed, trace = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+sys.path.insert(0, root)
+from experiments.compose import compose_config, scenario_of
 import sim
 
-pipeline, days, seed, trace = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-data = scenario_sections(compose_config([f"pipeline={pipeline}"]))
-data["horizon"] = {"days": days, "warmup_days": 28.0, "drain_days": 60.0}
-scenario = Scenario.from_dict(data)
-
+if not sim.__file__.startswith(root):
+    raise SystemExit(f"sim imported from {sim.__file__}, not from {root}")
+overrides = [f"pipeline={pipeline}", f"horizon.days={days}", "horizon.warmup_days=28", "horizon.drain_days=60"]
+scenario = scenario_of(compose_config(overrides))
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if trace:
     tracemalloc.start()
@@ -52,38 +71,55 @@ print(json.dumps({
 """
 
 
-def _child(pipeline: str, days: float, seed: int, *, trace: bool) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, pipeline, str(days), str(seed), "1" if trace else "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def throughput(pipeline: str, days: float, runs: int) -> dict[str, object]:
-    """Leads per CPU-second over ``runs`` fresh processes (different seeds)."""
-    rows = [_child(pipeline, days, seed, trace=False) for seed in range(1, runs + 1)]
-    rates = [r["leads"] / r["cpu_s"] for r in rows]
-    wall_rates = [r["leads"] / r["wall_s"] for r in rows]
-    return {
-        "pipeline": pipeline,
-        "horizon_days": days,
-        "runs": runs,
-        "leads_per_run_median": statistics.median(r["leads"] for r in rows),
-        "leads_per_cpu_s": {"median": statistics.median(rates), "min": min(rates), "max": max(rates)},
-        "leads_per_wall_s_median": statistics.median(wall_rates),
-    }
+def _run(cmd: list[str], cwd: Path) -> str:
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"benchmark child failed in {cwd}: {' '.join(cmd[:2])} ... -> {tail}")
+    return out.stdout
 
 
-def memory(horizons: list[float]) -> list[dict[str, float]]:
+def sim_child(root: Path, pipeline: str, days: float, seed: int, *, trace: bool = False) -> dict[str, Any]:
+    """One ``sim.run`` of the tree at ``root`` in a fresh process."""
+    cmd = [sys.executable, "-c", _CHILD, str(root), pipeline, str(days), str(seed), "1" if trace else "0"]
+    row = json.loads(_run(cmd, root).strip().splitlines()[-1])
+    row["leads_per_cpu_s"] = row["leads"] / row["cpu_s"]
+    return row
+
+
+def reference_child(engine: str, leads: int, seed: int) -> dict[str, Any]:
+    """One run of a reference engine of ``../shared/bench`` (workload W2) in a fresh process."""
+    out = _run([sys.executable, "run_one.py", "W2", engine, str(leads), str(seed)], BENCH)
+    line = next(x for x in reversed(out.splitlines()) if x.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    return {"leads": data["n"], "cpu_s": data["c_model"], "leads_per_cpu_s": data["cust_per_cpu_s"]}
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def measure(tasks: dict[str, Callable[[int], dict[str, Any]]], rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Run every task once per round, in order, round after round (A B C D A B C D ...)."""
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in tasks}
+    for r in range(rounds):
+        for name, task in tasks.items():
+            row = task(r + 1)
+            rows[name].append(row)
+            _log(f"round {r + 1}/{rounds} {name:<22} {row['leads']:>7,} leads {row['leads_per_cpu_s']:>9,.0f}/CPU-s")
+    return rows
+
+
+def memory(root: Path, horizons: list[float], label: str) -> list[dict[str, Any]]:
     """Peak memory of one legacy run per horizon: Python allocations (tracemalloc) and process RSS."""
     rows = []
     for days in horizons:
-        traced = _child("legacy", days, 1, trace=True)
-        plain = _child("legacy", days, 1, trace=False)
+        traced = sim_child(root, "legacy", days, 1, trace=True)
+        plain = sim_child(root, "legacy", days, 1)
         rows.append(
             {
                 "horizon_days": days,
@@ -93,57 +129,145 @@ def memory(horizons: list[float]) -> list[dict[str, float]]:
                 "rss_growth_mb": plain["rss_peak_mb"] - plain["rss_before_mb"],
             }
         )
+        _log(f"memory {label}: {days:.0f} days, {traced['leads']:,} leads, {traced['traced_peak_mb']:.2f} MB traced")
     return rows
 
 
+def _human(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['horizon_days']:.0f}-day runs (+60 days drain), {report['rounds']} rounds alternating in fresh "
+        f"processes; reference engines W2 with {report['reference_leads']:,} leads; leads per CPU-second:"
+    ]
+    for name, row in report["engines"].items():
+        r = row["leads_per_cpu_s"]
+        lines.append(
+            f"  {name:<22} {r['median']:>9,.0f} (min {r['min']:,.0f}, max {r['max']:,.0f}), "
+            f"{row['leads_per_run_median']:,.0f} leads/run"
+        )
+    lines.append("ratios of medians (per-round min..max):")
+    for key, value in report["ratios"].items():
+        rr = report["ratios_per_round"][key]
+        lines.append(f"  {key:<34} {value:5.2f}  ({rr['min']:.2f}..{rr['max']:.2f})")
+    for label, mem in report["memory"].items():
+        lines.append(f"\nmemory, legacy, {label}:")
+        lines.append("  horizon_days      leads  traced_peak_MB  rss_peak_MB  rss_growth_MB")
+        lines.extend(
+            f"  {row['horizon_days']:>12.0f} {row['leads']:>10,} {row['traced_peak_mb']:>15.2f} "
+            f"{row['rss_peak_mb']:>12.1f} {row['rss_growth_mb']:>14.1f}"
+            for row in mem["rows"]
+        )
+        lines.append(f"  traced peak grows {mem['traced_growth']:.2f}x while leads grow {mem['leads_growth']:.1f}x")
+    verdict = "meets" if report["meets_target"] else "MISSES"
+    lines.append(
+        f"\ntarget: {report['target']}: legacy_vs_simpy_basic = {report['legacy_vs_simpy_basic']:.2f} -> {verdict} it"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
-    """Measure, print a report and save it under benchmarks/results/."""
+    """Measure, print a report (text, or one JSON object with --json) and save it under benchmarks/results/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter runs (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of short runs, 2 horizons (a smoke test)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress on stderr)")
+    parser.add_argument("--compare-ref", metavar="REF", help="also measure the engine of this git commit, side by side")
+    parser.add_argument("--ref", metavar="REF", help="measure this git commit instead of the working tree")
+    parser.add_argument("--rounds", type=int, help="rounds of alternating runs (default 5; --quick 2)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the throughput target is missed")
     args = parser.parse_args()
-    runs, days = (3, 182.0) if args.quick else (7, 730.0)
-    horizons = [91.0, 182.0, 365.0] if args.quick else [182.0, 365.0, 730.0, 1460.0]
+    if not (BENCH / "run_one.py").is_file():
+        raise SystemExit(f"reference engines not found: {BENCH}/run_one.py (expected ../shared/bench beside the repo)")
+    if args.ref and args.ref == args.compare_ref:
+        raise SystemExit(f"--ref and --compare-ref are both {args.ref}: compare two different commits")
+    rounds = args.rounds or (2 if args.quick else 5)
+    if rounds < 1:
+        raise SystemExit(f"--rounds {rounds}: must be at least 1")
+    days, ref_leads = (91.0, 5_000) if args.quick else (730.0, 30_000)
+    horizons = [91.0, 182.0] if args.quick else [182.0, 365.0, 730.0, 1460.0]
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
-    legacy = throughput("legacy", days, runs)
-    optimised = throughput("optimised", days, runs)
-    mem = memory(horizons)
-    report = {
+    with contextlib.ExitStack() as stack:
+        trees = {"": stack.enter_context(worktree(args.ref, "--ref")) if args.ref else ROOT}
+        if args.compare_ref:
+            trees["compare_"] = stack.enter_context(worktree(args.compare_ref))
+            _log(f"worktree of {args.compare_ref} at {trees['compare_']}")
+        tasks: dict[str, Callable[[int], dict[str, Any]]] = {}
+        for prefix, root in trees.items():
+            for pipeline in ("legacy", "optimised"):
+                tasks[prefix + pipeline] = lambda seed, r=root, p=pipeline: sim_child(r, p, days, seed)
+            if not prefix:
+                for engine in REFERENCE_ENGINES:
+                    tasks[engine] = lambda seed, engine=engine: reference_child(engine, ref_leads, seed)
+        rows = measure(tasks, rounds)
+        labels = {"": args.ref or "working tree", "compare_": args.compare_ref}
+        mem = {labels[prefix]: memory(root, horizons, labels[prefix]) for prefix, root in trees.items()}
+
+    engines = {
+        name: {
+            "runs": len(rs),
+            "leads_per_run_median": statistics.median(r["leads"] for r in rs),
+            "leads_per_cpu_s": _spread([r["leads_per_cpu_s"] for r in rs]),
+            "cpu_s": _spread([r["cpu_s"] for r in rs]),
+        }
+        for name, rs in rows.items()
+    }
+    report: dict[str, Any] = {
         "started": started,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "target_leads_per_cpu_s": TARGET_LEADS_PER_CPU_SECOND,
-        "throughput": [legacy, optimised],
-        "memory": mem,
+        "measured": args.ref or "working tree",
+        "commit": git("rev-parse", "--short", f"{args.ref or 'HEAD'}^{{commit}}"),
+        "tree_dirty": False if args.ref else bool(git("status", "--porcelain", "--", "sim", "salesboost", "conf")),
+        "compare_ref": args.compare_ref,
+        "quick": args.quick,
+        "rounds": rounds,
+        "horizon_days": days,
+        "reference_leads": ref_leads,
+        "target": TARGET_TEXT,
+        "target_vs_simpy_basic": TARGET_VS_SIMPY_BASIC,
     }
-    for row in (legacy, optimised):
-        r = row["leads_per_cpu_s"]
-        print(
-            f"{row['pipeline']:<9} {row['horizon_days']:.0f} days, {row['runs']} runs, "
-            f"{row['leads_per_run_median']:,.0f} leads/run: {r['median']:,.0f} leads/CPU-s "
-            f"(min {r['min']:,.0f}, max {r['max']:,.0f}); wall median {row['leads_per_wall_s_median']:,.0f} leads/s"
+    for name, row in engines.items():
+        key = f"reference_{name}_per_cpu_s" if name in REFERENCE_ENGINES else f"{name}_leads_per_cpu_s"
+        spread = row["leads_per_cpu_s"]
+        report[key] = spread["median"]
+        report[f"{key}_min"] = spread["min"]
+        report[f"{key}_max"] = spread["max"]
+    pairs = [(p, e) for p in ("legacy", "optimised") for e in REFERENCE_ENGINES]
+    if args.compare_ref:
+        pairs += [(f"compare_{p}", e) for p in ("legacy", "optimised") for e in REFERENCE_ENGINES]
+        pairs += [(p, f"compare_{p}") for p in ("legacy", "optimised")]
+    ratios, per_round = {}, {}
+    for a, b in pairs:
+        key = f"{a}_vs_{b}"
+        ratios[key] = engines[a]["leads_per_cpu_s"]["median"] / engines[b]["leads_per_cpu_s"]["median"]
+        per_round[key] = _spread(
+            [x["leads_per_cpu_s"] / y["leads_per_cpu_s"] for x, y in zip(rows[a], rows[b], strict=True)]
         )
-    print("\nhorizon_days      leads  traced_peak_MB  rss_peak_MB  rss_growth_MB")
-    for row in mem:
-        print(
-            f"{row['horizon_days']:>12.0f} {row['leads']:>10,} {row['traced_peak_mb']:>15.2f} "
-            f"{row['rss_peak_mb']:>12.1f} {row['rss_growth_mb']:>14.1f}"
-        )
-    growth = mem[-1]["traced_peak_mb"] / mem[0]["traced_peak_mb"]
-    leads_growth = mem[-1]["leads"] / mem[0]["leads"]
-    verdict = legacy["leads_per_cpu_s"]["median"] >= TARGET_LEADS_PER_CPU_SECOND
-    print(
-        f"\ntraced peak grows {growth:.2f}x while leads grow {leads_growth:.1f}x; "
-        f"legacy throughput {'meets' if verdict else 'MISSES'} the {TARGET_LEADS_PER_CPU_SECOND:,} leads/CPU-s target"
-    )
-    report["memory_growth_ratio"] = growth
-    report["meets_target"] = verdict
+    report.update(ratios)
+    report["ratios"] = ratios
+    report["ratios_per_round"] = per_round
+    report["meets_target"] = ratios["legacy_vs_simpy_basic"] >= TARGET_VS_SIMPY_BASIC
+    report["memory"] = {
+        label: {
+            "rows": m,
+            "traced_growth": m[-1]["traced_peak_mb"] / m[0]["traced_peak_mb"],
+            "leads_growth": m[-1]["leads"] / m[0]["leads"],
+        }
+        for label, m in mem.items()
+    }
+    report["memory_growth_ratio"] = report["memory"][args.ref or "working tree"]["traced_growth"]
+    report["engines"] = engines
+    report["runs"] = rows
+
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"throughput-{started.replace(':', '')}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"saved {path.relative_to(ROOT)}")
-    if args.check and not verdict:
+    text = json.dumps(report, indent=2)
+    (RESULTS / "throughput.json").write_text(text)
+    (RESULTS / f"throughput-{started.replace(':', '')}.json").write_text(text)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(_human(report))
+        print(f"saved {(RESULTS / 'throughput.json').relative_to(ROOT)}")
+    if args.check and not report["meets_target"]:
         sys.exit(1)
 
 
