@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -265,3 +266,117 @@ def write_variant_plots(
         fig.savefig(path, dpi=100)
         paths.append(path)
     return paths
+
+
+#: The monthly series drawn per variant: series name (:func:`analysis.panel.monthly_summary`), axis label.
+MONTHLY_SERIES: tuple[tuple[str, str], ...] = (
+    ("orders", "orders booked in the period"),
+    ("revenue", "revenue booked in the period"),
+    ("contacted_in_sla_share", "first contacts within the follow-up SLA (share)"),
+    ("rep_utilisation", "rep utilisation (all work / working time)"),
+)
+
+
+def _period_end(start: dt.date, label: str) -> dt.date:
+    """The day after the period that starts on ``start`` (labels ``2024-03`` or ``2024-W11``)."""
+    if "-W" in label:
+        return start + dt.timedelta(days=7)
+    return dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def monthly_figure(
+    summary: pd.DataFrame,
+    *,
+    baseline: str,
+    start: dt.date,
+    warmup_days: float,
+    horizon_days: float,
+    end_days: float,
+    series: Sequence[tuple[str, str]] = MONTHLY_SERIES,
+) -> Figure:
+    """Per series, one line per variant over the periods with its 95% band across replications.
+
+    ``summary`` is :func:`analysis.panel.monthly_summary`. Periods that the run does not cover in
+    full (cut by the start or by the end of the drain) are left out; the warm-up
+    ``[0, warmup_days)`` and the drain ``[horizon_days, end_days)`` are shaded: leads arriving
+    there are not measured, and the queues are filling or the arrivals of the cohort are over.
+    """
+    first, last = start, start + dt.timedelta(days=end_days)
+    frame = summary.copy()
+    frame["_start"] = [dt.date.fromisoformat(str(s)) for s in frame["period_start"]]
+    frame["_end"] = [_period_end(s, str(p)) for s, p in zip(frame["_start"], frame["period"], strict=True)]
+    frame = frame[(frame["_start"] >= first) & (frame["_end"] <= last)]
+    frame["_mid"] = [
+        pd.Timestamp(s) + (pd.Timestamp(e) - pd.Timestamp(s)) / 2
+        for s, e in zip(frame["_start"], frame["_end"], strict=True)
+    ]
+    shown = [(name, label) for name, label in series if name in set(frame["series"])]
+    variants = list(dict.fromkeys(frame["variant"]))
+    palette = colours(variants, baseline)
+    cols = 2
+    rows = max(1, math.ceil(len(shown) / cols))
+    fig = Figure(figsize=(11, 3.2 * rows + 0.8), layout="constrained")
+    warm_end = pd.Timestamp(start + dt.timedelta(days=warmup_days))
+    drain_start = pd.Timestamp(start + dt.timedelta(days=horizon_days))
+    for k, (name, label) in enumerate(shown):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        ax.axvspan(pd.Timestamp(first), warm_end, color="#eeeeee", zorder=0)
+        ax.axvspan(drain_start, pd.Timestamp(last), color="#eeeeee", zorder=0)
+        for variant in variants:
+            data = frame[(frame["variant"] == variant) & (frame["series"] == name)].sort_values("_mid")
+            if data.empty:
+                continue
+            x = data["_mid"].to_numpy()
+            ax.plot(
+                x, data["mean"].to_numpy(dtype=float), marker="o", markersize=3, color=palette[variant], label=variant
+            )
+            ax.fill_between(
+                x,
+                data["ci_low"].to_numpy(dtype=float),
+                data["ci_high"].to_numpy(dtype=float),
+                color=palette[variant],
+                alpha=0.2,
+                linewidth=0,
+            )
+        ax.set_title(label, fontsize="medium")
+        ax.set_xlim(pd.Timestamp(first), pd.Timestamp(last))
+        ax.tick_params(labelsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}"))
+        for edge, text, align in ((warm_end, "warm-up", "right"), (drain_start, "drain", "left")):
+            ax.annotate(
+                text,
+                (edge, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3 if align == "right" else 3, -3),
+                textcoords="offset points",
+                ha=align,
+                va="top",
+                fontsize=7,
+                color="#555555",
+            )
+    handles = [Line2D([], [], color=palette[v], linewidth=1.8, label=v) for v in variants]
+    fig.legend(handles=handles, loc="outside lower center", ncols=max(min(len(handles), 4), 1), frameon=False)
+    period = "week" if frame["period"].astype(str).str.contains("-W").any() else "month"
+    fig.suptitle(f"Per {period}: mean over replications, 95% band; shaded: warm-up and drain (leads not measured)")
+    return fig
+
+
+def write_monthly_plot(
+    summary: pd.DataFrame,
+    path: Path,
+    *,
+    baseline: str,
+    start: dt.date,
+    warmup_days: float,
+    horizon_days: float,
+    end_days: float,
+) -> Path | None:
+    """Draw :func:`monthly_figure` to ``path``; None (and no file) when the summary is empty."""
+    if summary.empty:
+        return None
+    fig = monthly_figure(
+        summary, baseline=baseline, start=start, warmup_days=warmup_days, horizon_days=horizon_days, end_days=end_days
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
