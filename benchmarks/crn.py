@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20240101, help="root seed of the paired runs")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--ref", metavar="REF", help="measure this git commit instead of the working tree")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the JSON files")
     args = parser.parse_args()
     if args.ref and "SALESBOOST_BENCH_TREE" not in os.environ:
         with worktree(args.ref, "--ref") as path:
@@ -179,8 +180,8 @@ def main() -> None:
             if key.startswith("variance_reduction"):
                 report[f"{kpi}_{key}"] = m[key]
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "crn.json").write_text(json.dumps(report, indent=2))
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "crn.json").write_text(json.dumps(report, indent=2))
     if args.json:
         print(json.dumps(report))
         return
@@ -202,7 +203,7 @@ def main() -> None:
             f"{m['variance_reduction_marginal']:.2f} [{m['variance_reduction_marginal_low']:.2f}, "
             f"{m['variance_reduction_marginal_high']:.2f}]"
         )
-    print(f"saved {(RESULTS / 'crn.json').relative_to(ROOT)} ({wall:.0f} s)")
+    print(f"saved {args.results / 'crn.json'} ({wall:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--ref", metavar="REF", help="measure this git commit instead of the working tree")
     parser.add_argument("--rounds", type=int, help="rounds of alternating runs (default 5; --quick 2)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the throughput target is missed")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the JSON files")
     args = parser.parse_args()
     if not (BENCH / "run_one.py").is_file():
         raise SystemExit(f"reference engines not found: {BENCH}/run_one.py (expected ../shared/bench beside the repo)")
@@ -258,15 +259,15 @@ def main() -> None:
     report["engines"] = engines
     report["runs"] = rows
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=2)
-    (RESULTS / "throughput.json").write_text(text)
-    (RESULTS / f"throughput-{started.replace(':', '')}.json").write_text(text)
+    (args.results / "throughput.json").write_text(text)
+    (args.results / f"throughput-{started.replace(':', '')}.json").write_text(text)
     if args.json:
         print(json.dumps(report))
     else:
         print(_human(report))
-        print(f"saved {(RESULTS / 'throughput.json').relative_to(ROOT)}")
+        print(f"saved {args.results / 'throughput.json'}")
     if args.check and not report["meets_target"]:
         sys.exit(1)
 
