@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
@@ -340,6 +341,9 @@ def monthly_figure(
             )
         ax.set_title(label, fontsize="medium")
         ax.set_xlim(pd.Timestamp(first), pd.Timestamp(last))
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         ax.tick_params(labelsize=8)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}"))
         for edge, text, align in ((warm_end, "warm-up", "right"), (drain_start, "drain", "left")):

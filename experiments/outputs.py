@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Variants drawn individually in the distribution, funnel and uplift plots.
 MAX_PLOTTED_VARIANTS = 6
+#: The panel of all variants goes to the output directory (and so the parent run) up to this many rows.
+MAX_PANEL_ROWS = 1_000_000
 
 
 def _plotted(plan: Plan, summary: pd.DataFrame, selection: Selection) -> list[str]:
@@ -103,6 +105,48 @@ def write_outputs(
         out_dir=output_dir / "plots",
     )
     written.update({f"plots/{p.name}": p for p in plots})
+    written.update(_write_panel(plan, outcome, plotted, output_dir))
+    return written
+
+
+def _write_panel(plan: Plan, outcome: SweepOutcome, plotted: list[str], output_dir: Path) -> dict[str, Path]:
+    """The monthly panel: per variant its Parquet files, all variants' if small, the monthly series and plot.
+
+    Nothing when no run carries a panel.
+    """
+    from analysis.panel import monthly_summary, panel_frame, write_parquet  # noqa: PLC0415 - pyarrow, matplotlib
+    from analysis.plots import write_monthly_plot  # noqa: PLC0415
+    from experiments.recording import PANEL_FILES, safe_name, write_panel_files  # noqa: PLC0415
+
+    written: dict[str, Path] = {}
+    runs = {v.name: outcome.runs[v.name].ordered() for v in plan.variants if outcome.runs[v.name].results}
+    for name, results in runs.items():
+        folder = f"variants/{safe_name(name)}"
+        for path in write_panel_files(results, output_dir / folder):
+            written[f"{folder}/{path.name}"] = path
+    frames = {table: {n: panel_frame(r, table, variant=n) for n, r in runs.items()} for table in PANEL_FILES}
+    pipeline, workers = frames["pipeline"], frames["workers"]
+    if not any(not f.empty for f in pipeline.values()):
+        return written
+    for table, name in PANEL_FILES.items():
+        parts = [f for f in frames[table].values() if not f.empty]
+        if parts and sum(len(f) for f in parts) <= MAX_PANEL_ROWS:
+            written[name] = write_parquet(pd.concat(parts, ignore_index=True), output_dir / name)
+    summary = monthly_summary(pipeline, workers)
+    written["monthly.csv"] = _atomic_write(output_dir / "monthly.csv", _text_writer(summary.to_csv(index=False)))
+    scenario = plan.variants[0].scenario
+    horizon = scenario.horizon
+    plot = write_monthly_plot(
+        summary[summary["variant"].isin(plotted)],
+        output_dir / "plots" / "monthly.png",
+        baseline=plan.variants[0].name,
+        start=scenario.calendar.start(),
+        warmup_days=horizon.warmup_days,
+        horizon_days=horizon.days,
+        end_days=horizon.days + horizon.drain_days,
+    )
+    if plot is not None:
+        written["plots/monthly.png"] = plot
     return written
 
 

@@ -15,6 +15,8 @@ The MLflow view is built for a reader who compares variants at a glance:
   the compare view, which opens on the first three differing params in sorted order, shows
   them rather than arbitrary config keys), then the flattened resolved config;
 - each child run carries its own plots: its distributions against the baseline's, its uplift;
+  and its monthly KPI panel over all its replications, with a ``replication`` column
+  (``panel.parquet``: the pipeline table; ``panel_workers.parquet``: busy and available hours);
 - an experiment tag holds a saved runs-table view (MLflow's shared view state) whose columns
   are the headline metrics; :func:`runs_view_url` links to it.
 """
@@ -37,6 +39,7 @@ from experiments.report import fmt, pct
 from experiments.scheduler import VariantRun
 from experiments.tracking import VariantRecord, flatten
 from salesboost.metrics import METRIC_NAMES
+from salesboost.results import RunResult
 
 KPI_PREFIX = "KPI/"
 #: Significant digits of the headline (``KPI/``) metrics.
@@ -247,6 +250,7 @@ def child_record(
         values["replications"] = float(len(ordered))
         values.update(variant_metrics(summary, comparison, variant.name, is_baseline=run is baseline))
         artifacts += _variant_plots(run, baseline, comparison, metrics, folder / safe_name(variant.name))
+        artifacts += write_panel_files(ordered, folder / safe_name(variant.name))
     else:
         values["replications"] = float(len(ordered))
     tags = {
@@ -275,6 +279,25 @@ def child_record(
         artifacts=artifacts,
         error=run.error,
     )
+
+
+#: The panel's files on a child run: table name -> file name.
+PANEL_FILES: dict[str, str] = {"pipeline": "panel.parquet", "workers": "panel_workers.parquet"}
+
+
+def write_panel_files(results: Sequence[RunResult], out_dir: Path, *, variant: str | None = None) -> list[Path]:
+    """Each panel table of ``results`` stacked over replications as Parquet in ``out_dir`` (``panel.parquet``, ...).
+
+    A table no result carries (an engine without a panel) is skipped quietly; the files written are returned.
+    """
+    from analysis.panel import panel_frame, write_parquet  # noqa: PLC0415 - pyarrow only when recording
+
+    written = []
+    for table, name in PANEL_FILES.items():
+        frame = panel_frame(results, table, variant=variant)
+        if not frame.empty:
+            written.append(write_parquet(frame, out_dir / name))
+    return written
 
 
 def _variant_plots(
