@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import types
 
 import numpy as np
 import pytest
@@ -287,3 +288,76 @@ def test_run_result_carries_its_panels_and_old_schemas_are_refused():
     data["panels"]["pipeline"]["rows"] = 7
     with pytest.raises(ResultFormatError, match=r"panels\.pipeline\.columns\.period: expected a list of 7"):
         RunResult.from_dict(data, scenario)
+
+
+def _fake_results(seed: int, replications: int, days: int = 120):
+    """Results carrying only a panel (what panel_frame reads), with the raw events kept to check against."""
+    out, events = [], []
+    for rep in range(replications):
+        rng = np.random.default_rng(seed * 100 + rep)
+        recorder = PanelRecorder(dt.date(2024, 1, 1), days * 24.0)
+        keys = [
+            recorder.key(c, r, "web", s, p) for c in (True, False) for r in ("n", "e") for s in ("x", "y") for p in "AB"
+        ]
+        rep_w = recorder.worker("rep-1", "rep", "n")
+        mgr_w = recorder.worker("mgr-1", "manager", "n")
+        for _ in range(3000):
+            t = float(rng.uniform(0, days * 24.0))
+            k = int(rng.integers(len(keys)))
+            field = int(rng.integers(len(LEAD_FIELDS)))
+            recorder.add(t, keys[k], field)
+            value = float(rng.exponential(3.0))
+            recorder.observe(t, keys[k], 0, value)
+            w, kind, hours = (rep_w, 0, 1.0) if rng.random() < 0.7 else (mgr_w, WORK_KINDS.index("escalation"), 0.5)
+            recorder.work(t, w, kind, hours)
+            events.append((rep, _expected_label(recorder.start, t, "month"), LEAD_FIELDS[field], value, w, hours))
+        for p in range(len(recorder.period_labels())):
+            recorder.available(rep_w, p, 160.0)
+            recorder.available(mgr_w, p, 100.0)
+        out.append(types.SimpleNamespace(replication=rep, panels=recorder.tables()))
+    return out, events
+
+
+def test_aggregates_sum_counts_and_recompute_means_and_rates_from_sums():
+    from analysis.panel import aggregate_pipeline, panel_frame, per_replication
+
+    results, events = _fake_results(8, 2)
+    frame = panel_frame(results, variant="v")
+    assert list(frame.columns[:2]) == ["variant", "replication"]
+    assert frame["first_response_hours_mean"].dtype == float  # None became NaN
+    by_period = aggregate_pipeline(frame, ["replication", "period"]).set_index(["replication", "period"])
+    for (rep, period), row in by_period.iterrows():
+        mine = [e for e in events if e[0] == rep and e[1] == period]
+        for field in LEAD_FIELDS:
+            assert row[field] == sum(1 for e in mine if e[2] == field)
+        values = [e[3] for e in mine]
+        assert row["first_response_hours_n"] == len(values)
+        assert row["first_response_hours_mean"] == pytest.approx(np.mean(values), rel=1e-9)
+        contacted = sum(1 for e in mine if e[2] == "contacted")
+        in_sla = sum(1 for e in mine if e[2] == "contacted_in_sla")
+        assert row["contacted_in_sla_share"] == pytest.approx(in_sla / contacted)  # a ratio of sums
+    assert "first_response_hours_p50" not in by_period.columns  # quantiles do not aggregate
+    wide = per_replication(frame, panel_frame(results, "workers")).set_index(["replication", "period"])
+    for (rep, period), row in wide.iterrows():
+        rep_hours = sum(e[5] for e in events if e[0] == rep and e[1] == period and e[4] == 0)
+        mgr_hours = sum(e[5] for e in events if e[0] == rep and e[1] == period and e[4] == 1)
+        assert row["rep_utilisation"] == pytest.approx(rep_hours / 160.0)
+        assert row["manager_utilisation"] == pytest.approx(mgr_hours / 100.0)
+
+
+def test_monthly_summary_bands_hold_the_mean_and_cover_replications():
+    from analysis.panel import monthly_summary, panel_frame, per_replication
+
+    results, _ = _fake_results(9, 5)
+    frames = {"v": panel_frame(results, variant="v")}
+    summary = monthly_summary(frames, {"v": panel_frame(results, "workers")})
+    assert set(summary["period"]) == {"2024-01", "2024-02", "2024-03", "2024-04"}
+    wide = per_replication(frames["v"], panel_frame(results, "workers"))
+    orders = summary[summary["series"] == "orders"].set_index("period")
+    for period, group in wide.groupby("period"):
+        row = orders.loc[period]
+        assert row["mean"] == pytest.approx(group["orders"].mean())
+        assert row["ci_low"] < row["mean"] < row["ci_high"]
+        assert row["replications"] == 5
+    no_panel = types.SimpleNamespace(replication=0, panels={})
+    assert panel_frame([no_panel]).empty  # an engine without a panel: nothing, quietly
