@@ -81,9 +81,10 @@ def aggregate_pipeline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def aggregate_workers(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Worker rows summed over every column not in ``by``: hours summed, utilisation = busy / available."""
-    hours = ["available_hours", *(f"{k}_hours" for k in WORK_KINDS), "busy_hours"]
-    out = frame.groupby(list(by), sort=True, dropna=False)[hours].sum().reset_index()
+    """Worker rows summed over every column not in ``by``: hours and own KPIs summed, utilisation = busy / available."""
+    sums = ["available_hours", *(f"{k}_hours" for k in WORK_KINDS), "busy_hours"]
+    sums += [f for f in LEAD_FIELDS if f in frame.columns]
+    out = frame.groupby(list(by), sort=True, dropna=False)[sums].sum().reset_index()
     out["utilisation"] = (out["busy_hours"] / out["available_hours"]).where(out["available_hours"] > 0)
     return out
 

@@ -88,6 +88,7 @@ WORKER_COLUMNS: tuple[str, ...] = (
     *(f"{kind}_hours" for kind in WORK_KINDS),
     "busy_hours",
     "utilisation",
+    *LEAD_FIELDS,  # the worker's own KPIs: what was credited to it (a rep's contacts, wins, revenue)
 )
 
 

@@ -98,6 +98,7 @@ class PanelRecorder:
         self._obs_hist: list[list[dict[int, int] | None]] = []
         self._work: list[list[float]] = []
         self._avail: list[list[float]] = []
+        self._credit: list[list[float]] = []
         self._append_period(_first_start(start, period))
         while self._end < self.end_hours:
             self._append_period(_next_start(self._days[-1], period))
@@ -115,6 +116,7 @@ class PanelRecorder:
         self._obs_hist.append([None] * (n_keys * _NM))
         self._work.append([0.0] * (n_workers * _NK))
         self._avail.append([0.0] * n_workers)
+        self._credit.append([0.0] * (n_workers * _NF))
 
     def _extend_to(self, t: float) -> None:
         """Add periods until one holds clock time ``t`` (an event past ``end_hours``)."""
@@ -163,6 +165,7 @@ class PanelRecorder:
         for p in range(len(self._days)):
             self._work[p].extend([0.0] * _NK)
             self._avail[p].append(0.0)
+            self._credit[p].extend([0.0] * _NF)
         return index
 
     # -- events (hot loop) -------------------------------------------------------------------
@@ -197,6 +200,13 @@ class PanelRecorder:
             self._extend_to(t)
         p = bisect_right(self._starts, t) - 1
         self._work[p][worker * _NK + kind] += hours
+
+    def credit(self, t: float, worker: int, field: int, amount: float = 1.0) -> None:
+        """Credit ``amount`` of ``LEAD_FIELDS[field]`` to ``worker``'s own KPIs (a rep's wins, revenue) at ``t``."""
+        if not 0.0 <= t < self._end:
+            self._extend_to(t)
+        p = bisect_right(self._starts, t) - 1
+        self._credit[p][worker * _NF + field] += amount
 
     def available(self, worker: int, period: int, hours: float) -> None:
         """``worker`` had ``hours`` of working time in period ``period`` (index into :meth:`period_bounds`)."""
@@ -246,10 +256,11 @@ class PanelRecorder:
         labels = self.period_labels()
         kind_cols = [cols[f"{k}_hours"] for k in WORK_KINDS]
         for p, day in enumerate(self._days):
-            work, avail = self._work[p], self._avail[p]
+            work, avail, credit = self._work[p], self._avail[p], self._credit[p]
             for w, (name, role, region) in enumerate(self._workers):
                 hours = work[w * _NK : (w + 1) * _NK]
-                if not any(hours) and not avail[w]:
+                own = credit[w * _NF : (w + 1) * _NF]
+                if not any(hours) and not avail[w] and not any(own):
                     continue  # a period this worker took no part in (past the end, say)
                 cols["period"].append(labels[p])
                 cols["period_start"].append(day.isoformat())
@@ -262,4 +273,6 @@ class PanelRecorder:
                 busy = sum(hours[k] for k in _BUSY_KINDS)
                 cols["busy_hours"].append(busy)
                 cols["utilisation"].append(busy / avail[w] if avail[w] > 0 else None)
+                for f, value in enumerate(own):
+                    cols[LEAD_FIELDS[f]].append(int(value) if f in _COUNT_FIELDS and value.is_integer() else value)
         return PanelTable(cols)

@@ -216,6 +216,13 @@ def test_workers_table_busy_time_utilisation_and_absence():
     assert rows[("2024-03", "manager-1")]["utilisation"] == 0.04
     assert rows[("2024-04", "rep-north-2")]["utilisation"] == 0.0
     assert ("2024-04", "rep-north-1") not in rows  # no hours and nothing available: no row
+    recorder.credit(15.0, rep, ORDERS)
+    recorder.credit(15.0, rep, REVENUE, 900.0)
+    recorder.credit(40 * 24.0, idle, CONTACTED)
+    rows = {(r["period"], r["worker"]): r for r in _rows(recorder.tables()["workers"])}
+    assert (rows[("2024-03", "rep-north-1")]["orders"], rows[("2024-03", "rep-north-1")]["revenue"]) == (1, 900.0)
+    assert rows[("2024-04", "rep-north-2")]["contacted"] == 1
+    assert rows[("2024-03", "manager-1")]["orders"] == 0
     with pytest.raises(ValueError, match="period index 5"):
         recorder.available(rep, 5, 1.0)
     recorder2 = PanelRecorder(dt.date(2024, 3, 1), 24.0)
