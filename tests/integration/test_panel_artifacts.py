@@ -40,13 +40,15 @@ def recorded(tmp_path_factory):
 
 
 def _has_panel(fresh) -> bool:
-    return all(r.panels.get("pipeline") for run in fresh.runs.values() for r in run.ordered())
+    """Every replication of the sweep carries both panel tables, not empty."""
+    return all(
+        len(r.panels.get(t, ())) for run in fresh.runs.values() for r in run.ordered() for t in ("pipeline", "workers")
+    )
 
 
 def test_panels_survive_the_result_store(recorded):
     fresh, outcome, _, _ = recorded
-    if not _has_panel(fresh):
-        pytest.xfail("the engine does not record the panel yet (RunResult.panels is empty)")
+    assert _has_panel(fresh)
     assert sum(run.cached for run in outcome.runs.values()) == len(VARIANTS) * REPLICATIONS  # all from the store
     for name, run in fresh.runs.items():
         for result in run.ordered():
@@ -55,8 +57,7 @@ def test_panels_survive_the_result_store(recorded):
 
 def test_every_child_run_has_its_panel_with_a_replication_column(recorded, tmp_path):
     fresh, _, uri, _ = recorded
-    if not _has_panel(fresh):
-        pytest.xfail("the engine does not record the panel yet (RunResult.panels is empty)")
+    assert _has_panel(fresh)
     client = MlflowClient(tracking_uri=uri)
     children = [r for r in mlflow_runs(uri, "cycle-time-gains") if "mlflow.parentRunId" in r.data.tags]
     assert sorted(c.info.run_name for c in children) == sorted(VARIANTS)
@@ -74,8 +75,7 @@ def test_every_child_run_has_its_panel_with_a_replication_column(recorded, tmp_p
 
 def test_panel_orders_and_revenue_add_up_to_the_run_totals(recorded):
     fresh, _, _, _ = recorded
-    if not _has_panel(fresh):
-        pytest.xfail("the engine does not record the panel yet (RunResult.panels is empty)")
+    assert _has_panel(fresh)
     from analysis.panel import panel_frame
 
     for run in fresh.runs.values():
@@ -90,8 +90,7 @@ def test_panel_orders_and_revenue_add_up_to_the_run_totals(recorded):
 
 def test_outputs_and_parent_run_hold_the_panel_and_the_monthly_plot(recorded):
     fresh, outcome, uri, tmp = recorded
-    if not _has_panel(fresh):
-        pytest.xfail("the engine does not record the panel yet (RunResult.panels is empty)")
+    assert _has_panel(fresh)
     out = tmp / "out"
     for name in VARIANTS:
         assert (out / "variants" / name / "panel.parquet").is_file()
@@ -118,8 +117,6 @@ def test_a_two_year_run_keeps_its_stored_result_small():
     from tests.support import small_scenario
 
     result = sim.run(small_scenario("optimised", days=730.0, warmup_days=28.0, drain_days=60.0), 3, 0)
-    if not result.panels.get("pipeline"):
-        pytest.xfail("the engine does not record the panel yet (RunResult.panels is empty)")
     size = len(json.dumps(result.to_dict(), allow_nan=False, separators=(",", ":")))
     assert size < MAX_BYTES / 4, size
     months = len(set(result.panels["pipeline"].columns["period"]))
