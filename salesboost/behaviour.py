@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from salesboost import checks
+from salesboost.errors import ConfigError
 
 
 @dataclass(kw_only=True)
@@ -31,6 +32,10 @@ class BehaviourConfig:
 
     speed_to_lead: SpeedToLeadConfig
     loss_hazard_per_day: float  # daily hazard that an open deal goes to a competitor
+    contact_prob: float  # P(one call attempt reaches a new lead)
 
     def __post_init__(self) -> None:
         checks.non_negative("loss_hazard_per_day", self.loss_hazard_per_day)
+        checks.probability("contact_prob", self.contact_prob)
+        if self.contact_prob <= 0:
+            raise ConfigError("contact_prob", "must be > 0: a lead no attempt can reach never enters the pipeline")

@@ -8,6 +8,9 @@ from salesboost import checks
 from salesboost.distributions import Dist
 from salesboost.errors import ConfigError
 
+#: Customer segments: prospects from the channels, and existing accounts.
+SEGMENTS: tuple[str, ...] = ("new", "existing")
+
 
 @dataclass(kw_only=True)
 class ChannelConfig:
@@ -23,20 +26,22 @@ class ChannelConfig:
 
 @dataclass(kw_only=True)
 class SegmentConfig:
-    """A customer segment (new or existing customers): share, quote acceptance, deal size."""
+    """A customer segment: ``new`` (prospects from the channels) or ``existing`` (accounts)."""
 
-    share: float
     accept_prob: float  # P(customer accepts a quote it receives)
-    deal_size: Dist  # order value, currency units
+    deal_size: Dist  # order value of product A, currency units (products scale it)
 
     def __post_init__(self) -> None:
-        checks.probability("share", self.share)
         checks.probability("accept_prob", self.accept_prob)
 
 
 @dataclass(kw_only=True)
 class MarketConfig:
-    """Where leads come from and how customers respond."""
+    """Where new leads come from and how customers respond.
+
+    ``leads_per_week`` counts leads from new prospects, over all channels; existing accounts
+    send their own repeat requests (``accounts``).
+    """
 
     leads_per_week: float
     weekday_weights: list[float]  # Mon..Sun, relative arrival intensity
@@ -52,6 +57,9 @@ class MarketConfig:
         checks.weights("hour_weights", self.hour_weights, 24)
         checks.shares("regions", self.regions)
         checks.shares("channels", {k: c.share for k, c in self.channels.items()})
-        checks.shares("segments", {k: s.share for k, s in self.segments.items()})
+        if set(self.segments) != set(SEGMENTS):
+            raise ConfigError(
+                "segments", f"needs exactly the segments {', '.join(SEGMENTS)} (got {', '.join(self.segments)})"
+            )
         if not self.channels:
             raise ConfigError("channels", "needs at least one channel")

@@ -11,7 +11,7 @@ from salesboost.panel import PanelFormatError, PanelTable, panels_from_dict, pan
 from salesboost.scenario import Scenario
 
 #: Terminal states of a lead, plus ``in_flight`` for leads still open at the end.
-OUTCOMES: tuple[str, ...] = ("unqualified", "declined", "lost_to_competitor", "won", "in_flight")
+OUTCOMES: tuple[str, ...] = ("not_contacted", "unqualified", "declined", "lost_to_competitor", "won", "in_flight")
 
 #: Funnel steps, counted over cohort leads.
 FUNNEL: tuple[str, ...] = ("leads", "contacted", "qualified", "quoted", "accepted", "signed", "ordered")

@@ -34,3 +34,14 @@ def geometric_rounds(u: float, prob: float) -> int:
         return 0
     # u can be exactly 0 with probability 2**-53; the cap keeps that case finite.
     return min(int(math.log(max(u, 1e-300)) / math.log(prob)), MAX_ROUNDS)
+
+
+def attempts_to_reach(u: float, contact_prob: float) -> int:
+    """The call attempt (1, 2, ...) that first reaches a lead, from one uniform ``u``.
+
+    Each attempt reaches the lead with ``contact_prob``; the same ``u`` needs more attempts
+    for a smaller ``contact_prob``, which keeps variants paired.
+    """
+    if contact_prob >= 1.0:
+        return 1
+    return 1 + geometric_rounds(u, 1.0 - contact_prob)

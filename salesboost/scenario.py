@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesboost import checks
+from salesboost.accounts import AccountsConfig
 from salesboost.behaviour import BehaviourConfig
 from salesboost.build import build, stable_hash, to_dict
 from salesboost.calendar import CalendarConfig
 from salesboost.errors import ConfigError
 from salesboost.market import MarketConfig
 from salesboost.pipeline import PipelineConfig
+from salesboost.products import ProductConfig
 from salesboost.team import EconomicsConfig, TeamConfig
 
 
@@ -55,6 +57,8 @@ class Scenario:
 
     calendar: CalendarConfig
     market: MarketConfig
+    accounts: AccountsConfig
+    products: dict[str, ProductConfig]
     team: TeamConfig
     pipeline: PipelineConfig
     behaviour: BehaviourConfig
@@ -63,6 +67,7 @@ class Scenario:
     economics: EconomicsConfig
 
     def __post_init__(self) -> None:
+        checks.shares("products", {k: p.share for k, p in self.products.items()})
         regions = self.market.regions
         for region in self.team.reps:
             if region not in regions:
@@ -92,6 +97,8 @@ class Scenario:
 SCENARIO_SECTIONS: tuple[str, ...] = (
     "calendar",
     "market",
+    "accounts",
+    "products",
     "team",
     "pipeline",
     "behaviour",

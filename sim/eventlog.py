@@ -16,8 +16,9 @@ What reads it, as written (no column mapping, no conversion):
 Both formats carry the same attributes after the five keys: ``lead_id, variant, replication,
 region, channel, segment``. A case is one lead in one variant: its id is
 ``"<variant>|<lead_id>"``, unique across the variants and replications of an experiment, and
-``lead_id`` (``"r<replication>-L<n>"``, n the lead's arrival index from 0) names the same lead in every
-variant of one replication, so logs of several variants join lead by lead. Timestamps are the
+``lead_id`` (``"r<replication>-<source>-<n>"``: the n-th lead of a channel, ``r0-web-17``, or
+the n-th request of an account, ``r0-A00042-1``) names the same lead in every variant of one
+replication, so logs of several variants join lead by lead. Timestamps are the
 calendar's wall-clock time (the model has no time zones), stored as UTC.
 
 The simulation books some work ahead (a contract's courier and legal review are known when the
@@ -54,17 +55,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 FORMATS = tuple(COLUMNS)
 #: Activities that end a case; nothing in the case happens after them.
-TERMINAL: frozenset[str] = frozenset({"disqualify_lead", "quote_declined", "lost_to_competitor", "order_booked"})
+TERMINAL: frozenset[str] = frozenset(
+    {"not_contacted", "disqualify_lead", "quote_declined", "lost_to_competitor", "order_booked"}
+)
 
 _Row = tuple[str, str, float, float]  # activity, resource, start, end (clock hours)
 
 
-def lead_id(replication: int, lead: int) -> str:
-    """The id of the ``lead``-th lead of ``replication``: the same in every variant."""
-    return f"r{replication}-L{lead}"
+def lead_id(replication: int, lead: str) -> str:
+    """The id of lead ``lead`` (source and number, e.g. ``web-17``) in ``replication``, the same in every variant."""
+    return f"r{replication}-{lead}"
 
 
-def case_id(variant: str, replication: int, lead: int) -> str:
+def case_id(variant: str, replication: int, lead: str) -> str:
     """The id of one lead's case in one variant: unique across variants and replications."""
     return f"{variant}|{lead_id(replication, lead)}"
 
@@ -108,7 +111,7 @@ class EventLogWriter:
         self._variant = variant
         self._replication = replication
         self._chunk_rows = chunk_rows
-        self._open: dict[int, _Case] = {}
+        self._open: dict[str, _Case] = {}
         self._done: list[tuple[Lead, list[_Row]]] = []
         self._done_rows = 0
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")

@@ -1,18 +1,23 @@
-"""The deal journey: a qualified lead from quote to order, as a SimPy process.
+"""The deal flow: a qualified lead from quote to order, as a chain of callbacks.
 
-Each step asks the stage's desk or person when its work ends, records the stage visit and
-waits until then: one timeout per step. A qualified lead carries a competitor deadline
-(an exponential clock with the configured daily hazard); a step that would end after it
-ends at the deadline instead, and the deal is lost.
+Each step hands a task to a person (the rep, a manager, sales ops) or waits an elapsed
+time (the customer, the courier, the customer's legal team), and continues when it ends. A
+qualified deal carries a competitor deadline (an exponential clock with the configured
+daily hazard): when it comes first the deal is lost then, and the task it was waiting for is
+cancelled, so nobody spends time on a lost deal (a task already started runs to its end).
+Once the customer has signed, no competitor can take the deal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable
 from typing import Any
 
+from salesboost.pipeline import ErpBatch, OnlineInbox, PaperContract
 from salesboost.rules import geometric_rounds
+from sim.agents.rep import RepState
 from sim.calendar import HOURS_PER_DAY
+from sim.customers import Account
 from sim.lead import Lead
 from sim.recorder import (
     ACCEPTED,
@@ -22,157 +27,302 @@ from sim.recorder import (
     DECLINED,
     LOST,
     ORDER_ENTRY,
-    QUALIFIED,
     QUOTE,
 )
-from sim.servers import FifoServer
+from sim.tasks import APPROVAL as APPROVE_TASK
+from sim.tasks import CONTRACT as CONTRACT_TASK
+from sim.tasks import COUNTERSIGN, ESCALATION, Task
+from sim.tasks import ORDER_ENTRY as ENTRY_TASK
+from sim.tasks import QUOTE as QUOTE_TASK
 from sim.world import World
 
-Process = Generator[Any, Any, Any]
+#: ``account_request(account, t, row, n)``: a repeat request arrives (the intake's entry point).
+AccountRequest = Callable[[Account, float, tuple[float, ...], int], None]
 
 
-def deal_journey(world: World, lead: Lead, rep: FifoServer, qualified_at: float) -> Process:
-    """Move a lead qualified at ``qualified_at`` (its first contact's end) to won or lost."""
-    env = world.env
-    rec = world.recorder
-    log = rec.log
-    pipeline = world.scenario.pipeline
-    yield env.timeout(qualified_at - env.now)
-    hazard = world.scenario.behaviour.loss_hazard_per_day
-    if hazard > 0:
-        lead.deadline = qualified_at + lead.loss_e / hazard * HOURS_PER_DAY
-    rec.step(lead, QUALIFIED)
+class DealFlow:
+    """Moves qualified leads to won or lost; opens the managers' review windows."""
 
-    # Quote preparation by the rep, then approval rounds; a round may send it back.
-    start, end = rep.schedule(env.now, lead.prep_hours)
-    rec.work(start, lead.prep_hours)
-    if log is not None:
-        log(lead, "prepare_quote", rep.name, start, end)
-    if not (yield from _until(world, lead, QUOTE, end)):
-        return
-    reworks = geometric_rounds(lead.rework_u, pipeline.quote.rework_prob)
-    while True:
-        submitted = env.now
-        review_start, decided, manager, escalated = world.approval.decide(submitted)
-        rec.approval_round(lead, decided - submitted, reworked=reworks > 0, escalated=escalated)
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._env = world.env
+        self._rec = world.recorder
+        scenario = world.scenario
+        pipeline = scenario.pipeline
+        self._hazard = scenario.behaviour.loss_hazard_per_day
+        self._rework_prob = pipeline.quote.rework_prob
+        self._revision_prob = pipeline.contract.revision_prob
+        self._error_prob = pipeline.erp.error_prob
+        approval = pipeline.approval.mechanism
+        self._escalate_after = approval.escalate_after_hours if isinstance(approval, OnlineInbox) else None
+        contract = pipeline.contract.mechanism
+        self._paper = contract if isinstance(contract, PaperContract) else None
+        erp = pipeline.erp.mechanism
+        self._erp_times = erp.times if isinstance(erp, ErpBatch) else None
+        self._products = scenario.products
+        self.account_request: AccountRequest | None = None
+        self._courier = (
+            world.streams.sampler("contract.revision_courier_days", self._paper.courier_days)
+            if self._paper is not None
+            else None
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _at(self, t: float, then: Callable[[], None]) -> None:
+        self._env.timeout(max(0.0, t - self._env.now)).callbacks.append(lambda _e: then())
+
+    def _enter(self, lead: Lead, stage: int, now: float) -> None:
+        lead.stage = stage
+        lead.stage_entered = now
+        self._rec.enter(stage, now)
+
+    def _leave(self, lead: Lead, now: float) -> None:
+        if lead.stage >= 0:
+            self._rec.leave(lead.stage, lead.stage_entered, now)
+            lead.stage = -1
+
+    def _log(self, lead: Lead, activity: str, resource: str, start: float, end: float) -> None:
+        log = self._rec.log
         if log is not None:
-            log(lead, "approve_quote", f"manager_{manager + 1}", review_start, decided)
-        if not (yield from _until(world, lead, APPROVAL, decided)):
+            log(lead, activity, resource, start, end)
+
+    def _rep_task(self, lead: Lead, kind: int, hours: float, done: Callable[[Task, float], None]) -> None:
+        task = self.world.task(kind, hours, lead, done, lead.arrived)
+        lead.pending = task
+        lead.rep.submit(task)
+
+    # -- qualification to quote ----------------------------------------------------------------
+    def start(self, lead: Lead, rep: Any, now: float) -> None:
+        """``lead`` qualified at ``now`` with ``rep``: prepare the quote."""
+        lead.rep = rep
+        lead.qualified_at = now
+        if self._hazard > 0:
+            lead.deadline = now + lead.loss_e / self._hazard * HOURS_PER_DAY
+            if lead.deadline < self.world.end:
+                self._at(lead.deadline, lambda: self._lose(lead))
+        lead.reworks = geometric_rounds(lead.rework_u, self._rework_prob)
+        self._enter(lead, QUOTE, now)
+        factor = self._products[lead.product].quote_prep_factor
+        self._rep_task(lead, QUOTE_TASK, lead.prep_hours * factor, self._quoted)
+
+    def _quoted(self, task: Task, now: float) -> None:
+        lead = task.lead
+        if lead.closed:
             return
-        if reworks == 0:
-            break
-        reworks -= 1
-        hours = world.quote_rework_hours()
-        start, end = rep.schedule(env.now, hours)
-        rec.work(start, hours)
-        if log is not None:
-            log(lead, "rework_quote", rep.name, start, end)
-        if not (yield from _until(world, lead, QUOTE, end)):
+        first = lead.submitted == 0.0
+        self._log(lead, "prepare_quote" if first else "rework_quote", task.worker.name, task.started, now)
+        self._leave(lead, now)
+        self._enter(lead, APPROVAL, now)
+        lead.submitted = now
+        hours = lead.review_hours if first else self.world.review_hours()
+        approval = self.world.task(APPROVE_TASK, hours, lead, self._approved, lead.arrived)
+        lead.pending = approval
+        self.world.approvals.submit(approval)
+        if self._escalate_after is not None:
+            self._at(now + self._escalate_after, lambda: self._escalate(approval))
+
+    def _escalate(self, task: Task) -> None:
+        """A request still waiting at its escalation time goes to the first manager free, at a cost."""
+        if task.started >= 0 or task.cancelled:
             return
-    rec.quote_sent(lead, env.now - qualified_at)
+        escalation = self.world.escalation_hours
+        assert escalation is not None
+        task.kind = ESCALATION
+        task.hours += escalation()
+        task.lead.escalated = True
+        for manager in self.world.managers:
+            if not manager.busy:
+                manager.wake()
 
-    # The customer decides; a competitor may win first.
-    sent = env.now
-    decision = sent + lead.decision_days * HOURS_PER_DAY
-    if not (yield from _until(world, lead, CUSTOMER, decision)):
-        return
-    if log is not None:
-        log(lead, "customer_decision", "customer", sent, decision)
-    if lead.accept_u >= world.accept_prob[lead.segment]:
-        if log is not None:
-            log(lead, "quote_declined", "customer", decision, decision)
-        rec.close(lead, DECLINED)
-        return
-    rec.step(lead, ACCEPTED)
+    def _approved(self, task: Task, now: float) -> None:
+        lead = task.lead
+        if lead.closed:
+            return
+        self._rec.approval_round(lead, now - lead.submitted, now, reworked=lead.reworks > 0, escalated=lead.escalated)
+        self._log(lead, "approve_quote", task.worker.name, task.started, now)
+        lead.escalated = False
+        self._leave(lead, now)
+        if lead.reworks > 0:
+            lead.reworks -= 1
+            self._enter(lead, QUOTE, now)
+            factor = self._products[lead.product].quote_prep_factor
+            self._rep_task(lead, QUOTE_TASK, self.world.quote_rework_hours() * factor, self._quoted)
+            return
+        self._rec.quote_sent(lead, now - lead.qualified_at, now)
+        self._enter(lead, CUSTOMER, now)
+        decision = now + lead.decision_days * self._products[lead.product].decision_factor * HOURS_PER_DAY
+        self._at(decision, lambda: self._decided(lead, now))
 
-    if not (yield from _contract(world, lead, rep)):
-        return
-    rec.signed(lead, (env.now - decision) / HOURS_PER_DAY)
+    # -- the customer and the contract -------------------------------------------------------------
+    def _decided(self, lead: Lead, sent: float) -> None:
+        if lead.closed:
+            return
+        now = self._env.now
+        self._log(lead, "customer_decision", "customer", sent, now)
+        self._leave(lead, now)
+        if lead.accept_u >= lead.accept_prob:
+            self._log(lead, "quote_declined", "customer", now, now)
+            lead.closed = True
+            self._rec.close(lead, DECLINED)
+            return
+        self._rec.step(lead, ACCEPTED, now)
+        lead.accepted_at = now
+        lead.revisions = geometric_rounds(lead.revision_u, self._revision_prob)
+        self._enter(lead, CONTRACT, now)
+        self._prepare(lead, lead.contract_prep_hours, lead.legal_hours, lead.courier_out_days)
 
-    # Order entry; an entry with an error is keyed again at the next batch.
-    countersigned = env.now
-    errors = geometric_rounds(lead.error_u, pipeline.erp.error_prob)
-    hours = lead.entry_hours
-    while True:
-        start, end, clerk = world.orders.book(env.now, hours)
-        if log is not None:
-            log(lead, "enter_order", clerk, start, end)
-        rec.visit(ORDER_ENTRY, env.now, end)
-        yield env.timeout(end - env.now)
-        if errors == 0:
-            break
-        errors -= 1
-    rec.ordered(lead, env.now - countersigned, env.now)
-    if log is not None:
-        log(lead, "order_booked", "erp", env.now, env.now)
+    def _prepare(self, lead: Lead, prep: float, legal: float, courier_days: float) -> None:
+        def prepared(task: Task, now: float) -> None:
+            if lead.closed:
+                return
+            self._log(lead, "prepare_contract", task.worker.name, task.started, now)
+            if self._paper is not None:
+                arrive = now + courier_days * HOURS_PER_DAY
+                self._log(lead, "courier_contract", "courier", now, arrive)
+                self._at(arrive, lambda: self._legal(lead, legal))
+            else:
+                self._legal(lead, legal)
 
+        self._rep_task(lead, CONTRACT_TASK, prep, prepared)
 
-def _contract(world: World, lead: Lead, rep: FifoServer) -> Generator[Any, Any, bool]:
-    """Contract from acceptance to countersignature; False if the deal is lost on the way."""
-    env = world.env
-    rec = world.recorder
-    log = rec.log
-    contract = world.scenario.pipeline.contract
-    paper = contract.policy == "paper"
-    customer_hours = world.calendar
-    revisions = geometric_rounds(lead.revision_u, contract.revision_prob)
-    prep = lead.contract_prep_hours
-    legal = lead.legal_hours
-    courier = lead.courier_out_days
-    while True:
-        start, end = rep.schedule(env.now, prep)
-        rec.work(start, prep)
-        if log is not None:
-            log(lead, "prepare_contract", rep.name, start, end)
-        t = end
-        if paper:
-            arrive = t + courier * HOURS_PER_DAY
-            if log is not None:
-                log(lead, "courier_contract", "courier", t, arrive)
-            t = arrive
-        review_start = customer_hours.next_working_instant(t)
-        t = customer_hours.add_working_time(review_start, legal)
-        if log is not None:
-            log(lead, "legal_review", "customer_legal", review_start, t)
-        if revisions == 0:
-            break
-        if not (yield from _until(world, lead, CONTRACT, t)):
-            return False
-        revisions -= 1
-        prep = world.revision_prep_hours()
-        legal = world.revision_legal_hours()
-        courier = world.revision_courier_days()
-    signed = t + lead.sign_days * HOURS_PER_DAY
-    if signed > lead.deadline:
-        yield from _until(world, lead, CONTRACT, signed)
-        return False
-    if log is not None:
-        log(lead, "sign_contract", "customer" if paper else "esign", t, signed)
-    done = signed
-    if paper:
-        back = signed + lead.courier_back_days * HOURS_PER_DAY
-        assert world.countersign_times is not None
-        done = world.calendar.next_daily_instant(back, world.countersign_times)
-        if log is not None:
-            log(lead, "courier_return", "courier", signed, back)
-            log(lead, "countersign_contract", "manager", done, done)
-    # Once the customer has signed, no competitor can take the deal; countersignature and
-    # order entry only complete it (the outcome "won" is recorded when the order is booked).
-    rec.visit(CONTRACT, env.now, done)
-    yield env.timeout(done - env.now)
-    return True
+    def _legal(self, lead: Lead, legal: float) -> None:
+        if lead.closed:
+            return
+        calendar = self.world.calendar
+        start = calendar.next_working_instant(self._env.now)
+        end = calendar.add_working_time(start, legal)
+        self._log(lead, "legal_review", "customer_legal", start, end)
+        self._at(end, lambda: self._reviewed(lead))
 
+    def _reviewed(self, lead: Lead) -> None:
+        if lead.closed:
+            return
+        now = self._env.now
+        if lead.revisions > 0:
+            lead.revisions -= 1
+            world = self.world
+            courier = self._courier() if self._courier is not None else 0.0
+            self._prepare(lead, world.revision_prep_hours(), world.revision_legal_hours(), courier)
+            return
+        signed = now + lead.sign_days * HOURS_PER_DAY
+        self._at(signed, lambda: self._signed(lead, now))
 
-def _until(world: World, lead: Lead, stage: int, end: float) -> Generator[Any, Any, bool]:
-    """Spend ``[now, end)`` in ``stage``; if the deadline comes first, lose the deal then."""
-    env = world.env
-    rec = world.recorder
-    lost = end > lead.deadline
-    leave = lead.deadline if lost else end
-    rec.visit(stage, env.now, leave)
-    yield env.timeout(leave - env.now)
-    if lost:
-        if rec.log is not None:
-            rec.log(lead, "lost_to_competitor", "competitor", leave, leave)
-        rec.close(lead, LOST)
-    return not lost
+    def _signed(self, lead: Lead, approved: float) -> None:
+        if lead.closed:
+            return
+        now = self._env.now
+        lead.signed_at = now  # no competitor can take it now
+        paper = self._paper
+        self._log(lead, "sign_contract", "customer" if paper else "esign", approved, now)
+        if paper is None:
+            self._countersigned(lead, now)
+            return
+        back = now + lead.courier_back_days * HOURS_PER_DAY
+        self._log(lead, "courier_return", "courier", now, back)
+        release = self.world.calendar.next_daily_instant(back, paper.countersign_times)
+
+        def countersign() -> None:
+            task = self.world.task(
+                COUNTERSIGN, self.world.countersign_hours(), lead, self._countersign_done, lead.arrived
+            )
+            self.world.signing.submit(task)
+
+        self._at(release, countersign)
+
+    def _countersign_done(self, task: Task, now: float) -> None:
+        self._log(task.lead, "countersign_contract", task.worker.name, task.started, now)
+        self._countersigned(task.lead, now)
+
+    def _countersigned(self, lead: Lead, now: float) -> None:
+        self._leave(lead, now)
+        self._rec.signed(lead, (now - lead.accepted_at) / HOURS_PER_DAY, now)
+        state = lead.rep.state
+        if isinstance(state, RepState):
+            state.ytd_wins += 1
+            state.ytd_revenue += lead.deal_size
+        self._enter(lead, ORDER_ENTRY, now)
+        self._enter_order(lead, geometric_rounds(lead.error_u, self._error_prob), now)
+
+    # -- order entry -----------------------------------------------------------------------------
+    def _enter_order(self, lead: Lead, errors: int, countersigned: float) -> None:
+        now = self._env.now
+        if self._erp_times is None:
+            end = now + lead.entry_hours
+            self._log(lead, "enter_order", "erp_sync", now, end)
+            self._at(end, lambda: self._booked(lead, countersigned))
+            return
+        release = self.world.calendar.next_daily_instant(now, self._erp_times)
+
+        def keyed(task: Task, end: float) -> None:
+            self._log(lead, "enter_order", task.worker.name, task.started, end)
+            if errors > 0:
+                self._enter_order(lead, errors - 1, countersigned)
+            else:
+                self._booked(lead, countersigned)
+
+        def key_in() -> None:
+            self.world.entry_queue.submit(self.world.task(ENTRY_TASK, lead.entry_hours, lead, keyed, lead.arrived))
+
+        self._at(release, key_in)
+
+    def _booked(self, lead: Lead, countersigned: float) -> None:
+        now = self._env.now
+        self._leave(lead, now)
+        lead.closed = True
+        self._rec.ordered(lead, now - countersigned, now)
+        self._log(lead, "order_booked", "erp", now, now)
+        account = lead.account
+        if account is None:
+            account = self.world.accounts.add(lead.id, lead.region, lead.product)
+            account.owner.state.accounts += 1
+            self._schedule_requests(account)
+        account.orders += 1
+        account.revenue += lead.deal_size
+        account.last_order = now
+
+    def _schedule_requests(self, account: Account) -> None:
+        t = self._env.now + self.world.accounts.next_request_gap(account)
+        if t >= self.world.end:
+            return
+
+        def request() -> None:
+            assert self.account_request is not None
+            assert account.rows is not None
+            self.account_request(account, t, account.rows.next(), account.requests)
+            self._schedule_requests(account)
+
+        self._at(t, request)
+
+    # -- losses and review windows -------------------------------------------------------------
+    def _lose(self, lead: Lead) -> None:
+        if lead.closed or lead.signed_at > 0:
+            return
+        now = self._env.now
+        lead.closed = True
+        task = lead.pending
+        if task is not None and task.started < 0:
+            task.cancelled = True
+        self._leave(lead, now)
+        self._log(lead, "lost_to_competitor", "competitor", now, now)
+        self._rec.close(lead, LOST)
+
+    def start_windows(self) -> None:
+        """Open the managers' review windows at their times on working days (window approval)."""
+        times = self.world.window_times
+        if times:
+            self._at(self.world.calendar.next_daily_instant(0.0, times), self._open_window)
+
+    def _open_window(self) -> None:
+        world = self.world
+        now = self._env.now
+        day = int(now // HOURS_PER_DAY)
+        cutoff = world.next_order()
+        for manager in world.managers:
+            if manager.calendar.is_workday(day):
+                state = manager.state
+                state.budget = world.window_budget  # type: ignore[attr-defined]
+                state.cutoff = cutoff  # type: ignore[attr-defined]
+                manager.wake()
+        nxt = world.calendar.next_daily_instant(now + 1e-6, world.window_times)
+        if nxt < world.end:
+            self._at(nxt, self._open_window)

@@ -1,110 +1,243 @@
-"""Lead intake: arrivals, assignment to a rep, first contact and qualification.
+"""Lead intake: arrivals per source, assignment to a rep, contact attempts and qualification.
 
-Most leads end here (not qualified), so intake runs without a SimPy process per lead:
-the arrival process hands each lead out at once (CRM) or collects it for the manager's
-daily batch (one event per batch). First contact is booked with the rep when the lead is
-handed out; only a qualified lead starts a process, at the end of its first contact.
-This is the hot path of the model: lookups are bound once, in ``__init__``.
+Prospects arrive per channel (their own streams), repeat requests per account. A prospect
+goes to a rep by the manager's daily batch or by the CRM at once (round robin, least loaded,
+or a regional pool any free rep takes from); an account's request goes to its owner. The rep
+calls when the work policy picks the call; an attempt that does not reach the lead is tried
+again later, up to the cap. When the lead is reached it qualifies with the channel's
+probability times the speed-to-lead multiplier of the time it waited
+(:func:`salesboost.rules.speed_to_lead_multiplier`). Most leads end here, so intake runs on
+callbacks, without a process per lead.
 """
 
 from __future__ import annotations
 
-from sim.arrivals import arrival_times, hourly_rates
-from sim.flow import deal_journey
-from sim.lead import Lead
-from sim.recorder import ASSIGNMENT, FOLLOWUP, UNQUALIFIED
+from collections.abc import Iterator
+
+from salesboost.pipeline import DailyBatch
+from salesboost.rules import attempts_to_reach, speed_to_lead_multiplier
+from sim.agents.rep import RepState
+from sim.agents.worker import Worker
+from sim.arrivals import hourly_rates, thinned_arrivals
+from sim.customers import Account
+from sim.flow import DealFlow
+from sim.lead import Lead, categorical
+from sim.recorder import ASSIGNMENT, FOLLOWUP, NOT_CONTACTED, QUALIFIED, UNQUALIFIED
+from sim.tasks import FIRST_CONTACT, Task
 from sim.world import World
 
 
 class Intake:
-    """Turns arrivals into contacted leads; starts a deal journey for each qualified one."""
+    """Turns arrivals into contacted leads; hands each qualified one to the deal flow."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, flow: DealFlow) -> None:
         self.world = world
+        self.flow = flow
         self._env = world.env
         self._rec = world.recorder
-        self._calendar = world.calendar
-        self._pools = world.pools
-        self._qualify_prob = world.qualify_prob
-        self._batch: list[Lead] = []
-        self._release_at = 0.0
         scenario = world.scenario
+        self._calendar = world.calendar
         speed = scenario.behaviour.speed_to_lead
         self._t0, self._beta, self._floor = speed.t0_hours, speed.beta, speed.floor
-        self._response_sla = scenario.kpi.response_sla_business_hours
+        self._contact_prob = scenario.behaviour.contact_prob
+        followup = scenario.pipeline.followup
+        self._max_attempts = followup.max_attempts
+        self._retry_gap = followup.retry_gap_hours
+        self._sla = scenario.kpi.response_sla_business_hours
+        assignment = scenario.pipeline.assignment.mechanism
+        self._batch_times = assignment.times if isinstance(assignment, DailyBatch) else None
+        self._rule = assignment.rule
+        self._batch: list[Lead] = []
+        self._release_at = 0.0
+        self._next_rep = dict.fromkeys(world.reps_by_region, 0)
+        self._counts = dict.fromkeys(world.prospects, 0)
+        self._products = scenario.products
+        self._segments = scenario.market.segments
+        self._account_qualify = scenario.accounts.qualify_prob
 
+    # -- arrivals ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Schedule the first arrival; each arrival schedules the next (one timeout per lead).
-
-        A chain of callbacks rather than a process: the same events in the same order, without
-        resuming a generator for every lead.
-        """
+        """Schedule the first arrival of every source; each arrival schedules its source's next."""
         world = self.world
-        self._times = arrival_times(
-            hourly_rates(world.scenario.market),
-            world.scenario.calendar.start().weekday(),
-            world.streams.generator("arrivals").standard_exponential,
-        )
-        self._create = world.leads.create
-        self._hand_out = self._collect if world.batch_times is not None else self._assign_now
-        self._schedule_next()
+        market = world.scenario.market
+        weekday = world.scenario.calendar.start().weekday()
+        for name in world.prospects:
+            share = market.channels[name].share
+            times = thinned_arrivals(
+                hourly_rates(market, share),
+                weekday,
+                world.streams.generator(f"arrivals.{name}").standard_exponential,
+                world.streams.generator(f"arrivals.{name}.thinning").random,
+            )
+            self._schedule_prospect(name, times)
+        self._requests = iter(world.accounts.schedule)
+        self._schedule_request()
 
-    def _schedule_next(self) -> None:
-        t = next(self._times)
-        self._next_arrival = t
-        self._env.timeout(t - self._env.now).callbacks.append(self._arrive)
+    def _schedule_prospect(self, channel: str, times: Iterator[float]) -> None:
+        t = next(times, None)
+        if t is None or t >= self.world.end:
+            return
+        self._env.timeout(t - self._env.now).callbacks.append(lambda _e: self._prospect(channel, times, t))
 
-    def _arrive(self, _event: object) -> None:
-        lead = self._create(self._next_arrival)
+    def _prospect(self, channel: str, times: Iterator[float], t: float) -> None:
+        world = self.world
+        n = self._counts[channel]
+        self._counts[channel] = n + 1
+        lead = Lead(f"{channel}-{n}", n, t, world.prospects[channel].next())
+        lead.channel = channel
+        lead.segment = "new"
+        lead.region = categorical(lead.region_u, *world.region_bounds)
+        lead.product = categorical(lead.product_u, *world.product_bounds)
+        self._price(lead, world.channel_qualify[channel])
         self._rec.arrive(lead)
-        self._hand_out(lead)
-        self._schedule_next()
+        if self._batch_times is not None:
+            self._collect(lead)
+        else:
+            self._assign(lead, "crm")
+        self._schedule_prospect(channel, times)
 
-    def _assign_now(self, lead: Lead) -> None:
-        self.contact(lead, "crm")
+    def _schedule_request(self) -> None:
+        item = next(self._requests, None)
+        if item is None:
+            return
+        t, index, request = item
+        self._env.timeout(t - self._env.now).callbacks.append(lambda _e: self._initial_request(t, index, request))
 
+    def _initial_request(self, t: float, index: int, request: int) -> None:
+        accounts = self.world.accounts
+        account = accounts.accounts[index]
+        self.account_request(account, t, accounts.initial_row(index, request), request)
+        self._schedule_request()
+
+    def account_request(self, account: Account, t: float, row: tuple[float, ...], n: int) -> None:
+        """Request ``n`` of ``account`` arrives at ``t``: a lead for the account's owner."""
+        lead = Lead(f"{account.id}-{n}", n, t, row)
+        lead.account = account
+        lead.channel = "account"
+        lead.segment = "existing"
+        lead.region = account.region
+        lead.product = account.product
+        lead.contact_u = 1.0  # the customer asked: the first call reaches them (u = 1 needs one attempt)
+        self._price(lead, self._account_qualify)
+        account.requests += 1
+        self._rec.arrive(lead)
+        self._followup(lead, t)
+        self._attempt(lead, account.owner, 1)
+
+    def _price(self, lead: Lead, qualify_prob: float) -> None:
+        product = self._products[lead.product]
+        segment = self._segments[lead.segment]
+        lead.deal_size = lead.deal_base * product.price_factor
+        lead.margin = product.margin
+        lead.qualify_prob = qualify_prob
+        lead.accept_prob = segment.accept_prob
+
+    # -- assignment -------------------------------------------------------------------------
     def _collect(self, lead: Lead) -> None:
         env = self._env
         now = env.now
         if not self._batch:  # the first lead since the last hand-out opens the next batch
-            assert self.world.batch_times is not None
-            self._release_at = self._calendar.next_daily_instant(now, self.world.batch_times)
+            assert self._batch_times is not None
+            self._release_at = self._calendar.next_daily_instant(now, self._batch_times)
             env.timeout(self._release_at - now).callbacks.append(self._release)
-        self._rec.visit(ASSIGNMENT, now, self._release_at)
+        self._rec.enter(ASSIGNMENT, now)
         self._batch.append(lead)
 
     def _release(self, _event: object) -> None:
         batch, self._batch = self._batch, []
-        contact = self.contact
+        now = self._env.now
         for lead in batch:
-            contact(lead, "manager")
+            self._rec.leave(ASSIGNMENT, lead.arrived, now)
+            self._assign(lead, "manager")
 
-    def contact(self, lead: Lead, assigned_by: str) -> None:
-        """Hand ``lead`` to a rep now, book the first contact and decide qualification."""
+    def _assign(self, lead: Lead, assigned_by: str) -> None:
         now = self._env.now
         rec = self._rec
-        log = rec.log
-        rep = self._pools[lead.region].pick()
-        work = lead.contact_hours
-        start, end = rep.schedule(now, work)
-        rec.work(start, work)
-        rec.visit(FOLLOWUP, now, end)
-        arrived = lead.arrived
-        response = start - arrived
-        if lead.cohort:
-            # Timely: at most response_sla working hours between arrival and contact.
-            rec.contacted(lead, response, start <= self._calendar.add_working_time(arrived, self._response_sla))
-        if log is not None:
-            log(lead, "assign_lead", assigned_by, arrived, now)
-            log(lead, "first_contact", rep.name, start, end)
-        # Speed-to-lead (salesboost.rules.speed_to_lead_multiplier, inlined: it runs for every lead).
-        t0 = self._t0
-        decay = 1.0 if response <= t0 else max(self._floor, (response / t0) ** -self._beta)
-        if lead.qualify_u >= self._qualify_prob[lead.channel] * decay:
-            # A contact still going on when the run ends leaves the lead in flight.
-            if end <= self.world.end:
-                rec.close(lead, UNQUALIFIED)
-                if log is not None:
-                    log(lead, "disqualify_lead", rep.name, end, end)
+        if rec.log is not None:
+            rec.log(lead, "assign_lead", assigned_by, lead.arrived, now)
+        self._followup(lead, now)
+        if self._rule == "pooled":
+            self._attempt(lead, None, 1)
             return
-        self._env.process(deal_journey(self.world, lead, rep, end))
+        self._attempt(lead, self._pick_rep(lead.region), 1)
+
+    def _followup(self, lead: Lead, now: float) -> None:
+        lead.stage_entered = now
+        self._rec.enter(FOLLOWUP, now)
+
+    def _pick_rep(self, region: str) -> Worker:
+        """The rep who gets a new lead: among those at work today, unless nobody is."""
+        reps = self.world.reps_by_region[region]
+        day = int(self._env.now // 24.0)
+        present = [r for r in reps if r.calendar.is_workday(day)] or reps
+        if self._rule == "least_loaded":
+            return min(present, key=lambda r: (len(r.own) + r.busy, r.index))
+        i = self._next_rep[region]
+        for step in range(len(reps)):
+            rep = reps[(i + step) % len(reps)]
+            if rep in present:
+                self._next_rep[region] = (i + step + 1) % len(reps)
+                return rep
+        raise AssertionError("unreachable: present is never empty")
+
+    # -- contact attempts ---------------------------------------------------------------------
+    def _attempt(self, lead: Lead, rep: Worker | None, attempt: int) -> None:
+        """Queue call attempt ``attempt`` with ``rep`` (or the region's pool when ``rep`` is None)."""
+        reaches = attempts_to_reach(lead.contact_u, self._contact_prob) == attempt
+        hours = lead.contact_hours if reaches else lead.attempt_hours
+        task = self.world.task(FIRST_CONTACT, hours, lead, self._attempted, lead.arrived)
+        lead.rep = rep
+        task.since = lead.arrived
+        if rep is None:
+            self.world.pools[lead.region].submit(task)
+        else:
+            rep.submit(task)
+        lead.attempt = attempt
+
+    def _attempted(self, task: Task, now: float) -> None:
+        lead = task.lead
+        rec = self._rec
+        log = rec.log
+        rep = self._worker_of(task)
+        start = task.started
+        if lead.attempt == 1:
+            timely = start <= self._calendar.add_working_time(lead.arrived, self._sla)
+            rec.first_attempt(lead, start - lead.arrived, timely, start)
+        reached = attempts_to_reach(lead.contact_u, self._contact_prob) == lead.attempt
+        if not reached:
+            if log is not None:
+                log(lead, "call_attempt", rep.name, start, now)
+            if lead.attempt >= self._max_attempts:
+                if log is not None:
+                    log(lead, "not_contacted", rep.name, now, now)
+                rec.leave(FOLLOWUP, lead.stage_entered, now)
+                rec.close(lead, NOT_CONTACTED)
+                return
+            due = rep.calendar.add_working_time(now, self._retry_gap)
+            nxt = lead.attempt + 1
+            target = rep if lead.rep is not None else None
+            self._env.timeout(due - now).callbacks.append(lambda _e: self._attempt(lead, target, nxt))
+            return
+        lead.rep = rep
+        response = start - lead.arrived
+        rec.contacted(lead, response, start)
+        state = rep.state
+        if isinstance(state, RepState):
+            state.ytd_contacts += 1
+        if log is not None:
+            log(lead, "first_contact", rep.name, start, now)
+        decay = speed_to_lead_multiplier(response, self._t0, self._beta, self._floor)
+        rec.leave(FOLLOWUP, lead.stage_entered, now)
+        if lead.qualify_u >= lead.qualify_prob * decay:
+            rec.close(lead, UNQUALIFIED)
+            if log is not None:
+                log(lead, "disqualify_lead", rep.name, now, now)
+            return
+        rec.step(lead, QUALIFIED, now)
+        self.flow.start(lead, rep, now)
+
+    @staticmethod
+    def _worker_of(task: Task) -> Worker:
+        worker = task.worker
+        assert isinstance(worker, Worker)
+        return worker

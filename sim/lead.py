@@ -1,54 +1,109 @@
-"""Leads and the per-lead random draws that keep variants paired."""
+"""Leads and their random draws, keyed by entity so that variants stay paired lead by lead.
+
+A lead is the n-th request of one source: the n-th prospect of a channel (``web-17``) or the
+n-th repeat request of an account (``A0042-2``). Every value a lead can need is drawn when
+it is created, used or not, from streams that belong to its source and purpose, so the same
+lead has the same attributes and the same luck in every variant of a replication, whatever
+changes elsewhere (another channel's volume, how many leads an account sends, the approval
+desk). Values are drawn column-wise with numpy, many leads at a time.
+"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from salesboost.distributions import Dist
+from salesboost.pipeline import PaperContract
 from salesboost.scenario import Scenario
 from sim.streams import CHUNK, Streams, VectorDraw, vector_draw
 
 
+def _courier(scenario: Scenario) -> Dist | None:
+    mechanism = scenario.pipeline.contract.mechanism
+    return mechanism.courier_days if isinstance(mechanism, PaperContract) else None
+
+
+#: Per-lead values drawn from a distribution: attribute -> where it lives in the scenario.
+DRAWS: dict[str, Callable[[Scenario], Dist | None]] = {
+    "contact_hours": lambda s: s.pipeline.followup.contact_hours,
+    "attempt_hours": lambda s: s.pipeline.followup.attempt_hours,
+    "prep_hours": lambda s: s.pipeline.quote.prep_hours,
+    "review_hours": lambda s: s.pipeline.approval.review_hours,
+    "decision_days": lambda s: s.market.decision_days,
+    "contract_prep_hours": lambda s: s.pipeline.contract.prep_hours,
+    "legal_hours": lambda s: s.pipeline.contract.legal_review_hours,
+    "sign_days": lambda s: s.pipeline.contract.sign_days,
+    "courier_out_days": _courier,
+    "courier_back_days": _courier,
+    "entry_hours": lambda s: s.pipeline.erp.entry_hours,
+}
+#: Per-lead uniforms on [0, 1).
+UNIFORMS: tuple[str, ...] = (
+    "region_u",
+    "product_u",
+    "contact_u",
+    "qualify_u",
+    "rework_u",
+    "accept_u",
+    "revision_u",
+    "error_u",
+)
+#: Every drawn attribute, in row order: draws, uniforms, the deal's base size, the competitor clock.
+ROW: tuple[str, ...] = (*DRAWS, *UNIFORMS, "deal_base", "loss_e")
+
+
 class Lead:
-    """One lead moving through the pipeline; times are clock hours."""
+    """One request moving through the pipeline; times are clock hours."""
 
     __slots__ = (
-        "accept_u",
+        "accept_prob",
+        "account",
+        "accepted_at",
         "arrived",
+        "attempt",
+        "closed",
+        "escalated",
+        "pending",
+        "qualified_at",
+        "revisions",
+        "reworks",
+        "signed_at",
+        "stage",
+        "stage_entered",
+        "submitted",
         "channel",
         "cohort",
-        "contact_hours",
-        "contract_prep_hours",
-        "courier_back_days",
-        "courier_out_days",
         "deadline",
         "deal_size",
-        "decision_days",
-        "entry_hours",
-        "error_u",
         "id",
-        "legal_hours",
-        "loss_e",
-        "prep_hours",
-        "qualify_u",
+        "margin",
+        "panel_key",
+        "product",
+        "qualify_prob",
         "region",
-        "revision_u",
-        "rework_u",
+        "rep",
         "segment",
-        "sign_days",
+        "source_index",
+        *ROW,
     )
 
-    # Filled from one pre-drawn row by LeadFactory.create (declared for the type checker).
+    # Set by the intake from the lead's source and draws (declared for the type checker).
     region: str
-    channel: str
-    segment: str
+    channel: str  # the prospect's channel, or "account" for an account's request
+    segment: str  # "new" or "existing"
+    product: str
     deal_size: float
+    margin: float
+    qualify_prob: float
+    accept_prob: float
+    # Filled from one drawn row.
     contact_hours: float
+    attempt_hours: float
     prep_hours: float
+    review_hours: float
     decision_days: float
     contract_prep_hours: float
     legal_hours: float
@@ -56,134 +111,112 @@ class Lead:
     courier_out_days: float
     courier_back_days: float
     entry_hours: float
+    region_u: float
+    product_u: float
+    contact_u: float
     qualify_u: float
     rework_u: float
     accept_u: float
     revision_u: float
     error_u: float
+    deal_base: float
     loss_e: float
 
-    def __init__(self, lead_id: int, arrived: float) -> None:
+    def __init__(self, lead_id: str, source_index: int, arrived: float, row: tuple[float, ...]) -> None:
         self.id = lead_id
+        self.source_index = source_index
         self.arrived = arrived
         self.deadline = float("inf")
         self.cohort = False
+        self.account: Any = None
+        self.rep: Any = None
+        self.panel_key = 0
+        self.attempt = 0
+        self.closed = False  # lost, declined or won: later callbacks of the deal do nothing
+        self.pending: Any = None  # the task the deal waits for (cancelled if the deal is lost)
+        self.stage = -1
+        self.stage_entered = 0.0
+        self.qualified_at = self.accepted_at = self.signed_at = self.submitted = 0.0
+        self.reworks = self.revisions = 0
+        self.escalated = False
+        for name, value in zip(ROW, row, strict=True):
+            setattr(self, name, value)
 
 
-# Per-lead values: attribute name -> (stream name, where the distribution lives).
-# Every lead draws one value of each, used or not, so lead i sees the same numbers in
-# every variant whatever happens to other leads. A missing distribution (a parameter the
-# variant's policy does not use) draws nothing and gives 0.
-_DRAWS: dict[str, tuple[str, Callable[[Scenario], Dist | None]]] = {
-    "contact_hours": ("followup.contact_hours", lambda s: s.pipeline.followup.contact_hours),
-    "prep_hours": ("quote.prep_hours", lambda s: s.pipeline.quote.prep_hours),
-    "decision_days": ("customer.decision_days", lambda s: s.market.decision_days),
-    "contract_prep_hours": ("contract.prep_hours", lambda s: s.pipeline.contract.prep_hours),
-    "legal_hours": ("contract.legal_review_hours", lambda s: s.pipeline.contract.legal_review_hours),
-    "sign_days": ("contract.sign_days", lambda s: s.pipeline.contract.sign_days),
-    "courier_out_days": ("contract.courier_out", lambda s: s.pipeline.contract.courier_days),
-    "courier_back_days": ("contract.courier_back", lambda s: s.pipeline.contract.courier_days),
-    "entry_hours": ("erp.entry_hours", lambda s: s.pipeline.erp.entry_hours),
-}
-_UNIFORMS: dict[str, str] = {
-    "qualify_u": "followup.qualify",
-    "rework_u": "quote.rework",
-    "accept_u": "customer.accept",
-    "revision_u": "contract.revision",
-    "error_u": "erp.error",
-}
+class RowSource:
+    """Rows of per-lead values from one set of streams (one per purpose), many at a time."""
 
-#: Attributes filled from one row per lead, in row order.
-ROW: tuple[str, ...] = ("region", "channel", "segment", "deal_size", *_DRAWS, *_UNIFORMS, "loss_e")
+    __slots__ = ("_draws",)
 
-
-class LeadFactory:
-    """Creates leads with their attributes and pre-drawn values, in arrival order.
-
-    Values are drawn ``CHUNK`` leads at a time with numpy and handed out as one row per lead.
-    """
-
-    def __init__(self, scenario: Scenario, streams: Streams) -> None:
-        market = scenario.market
-        self._attributes = [
-            _Categorical(streams.generator(f"lead_attrs.{name}"), shares)
-            for name, shares in (
-                ("region", market.regions),
-                ("channel", {k: c.share for k, c in market.channels.items()}),
-                ("segment", {k: s.share for k, s in market.segments.items()}),
-            )
-        ]
-        self._deal_size = [
-            vector_draw(market.segments[name].deal_size, streams.generator(f"lead_attrs.deal_size.{name}"))
-            for name in self._attributes[2].names
-        ]
-        self._values: list[VectorDraw | None] = []
-        for stream, where in _DRAWS.values():
+    def __init__(self, scenario: Scenario, streams: Streams, prefix: str, deal_size: Dist) -> None:
+        draws: list[VectorDraw | None] = []
+        for name, where in DRAWS.items():
             dist = where(scenario)
-            self._values.append(None if dist is None else vector_draw(dist, streams.generator(stream)))
-        self._values += [streams.generator(stream).random for stream in _UNIFORMS.values()]
-        self._values.append(streams.generator("customer.competitor").standard_exponential)
-        self._rows: list[tuple[Any, ...]] = []
-        self._index = CHUNK
-        self._ids = itertools.count()
+            draws.append(None if dist is None else vector_draw(dist, streams.generator(f"{prefix}.{name}")))
+        draws += [streams.generator(f"{prefix}.{name}").random for name in UNIFORMS]
+        draws.append(vector_draw(deal_size, streams.generator(f"{prefix}.deal_size")))
+        draws.append(streams.generator(f"{prefix}.competitor").standard_exponential)
+        self._draws = draws
 
-    def _refill(self) -> None:
-        region, channel, segment = (a.draw(CHUNK) for a in self._attributes)
-        segment_codes = self._attributes[2].codes
-        deal = np.zeros(CHUNK)
-        for code, draw in enumerate(self._deal_size):
-            deal = np.where(segment_codes == code, draw(CHUNK), deal)
-        zeros = [0.0] * CHUNK
-        columns = [region, channel, segment, deal.tolist()]
-        columns += [zeros if draw is None else draw(CHUNK).tolist() for draw in self._values]
-        self._rows = list(zip(*columns, strict=True))
+    def rows(self, n: int) -> list[tuple[float, ...]]:
+        """The next ``n`` rows."""
+        zeros = [0.0] * n
+        columns = [zeros if draw is None else draw(n).tolist() for draw in self._draws]
+        return list(zip(*columns, strict=True))
+
+
+class SequentialRows:
+    """Row n of a source for its n-th lead, drawn ``CHUNK`` rows at a time."""
+
+    __slots__ = ("_index", "_rows", "_source")
+
+    def __init__(self, source: RowSource) -> None:
+        self._source = source
+        self._rows: list[tuple[float, ...]] = []
         self._index = 0
 
-    def create(self, arrived: float) -> Lead:
-        """A new lead arriving at ``arrived``."""
-        if self._index >= CHUNK:
-            self._refill()
-        row = self._rows[self._index]
-        self._index += 1
-        lead = Lead(next(self._ids), arrived)
-        (
-            lead.region,
-            lead.channel,
-            lead.segment,
-            lead.deal_size,
-            lead.contact_hours,
-            lead.prep_hours,
-            lead.decision_days,
-            lead.contract_prep_hours,
-            lead.legal_hours,
-            lead.sign_days,
-            lead.courier_out_days,
-            lead.courier_back_days,
-            lead.entry_hours,
-            lead.qualify_u,
-            lead.rework_u,
-            lead.accept_u,
-            lead.revision_u,
-            lead.error_u,
-            lead.loss_e,
-        ) = row
-        return lead
+    def next(self) -> tuple[float, ...]:
+        """The next lead's row."""
+        i = self._index
+        if i >= len(self._rows):
+            self._rows = self._source.rows(CHUNK)
+            i = 0
+        self._index = i + 1
+        return self._rows[i]
 
 
-class _Categorical:
-    """Draws names by share from one uniform per lead."""
+class SingleRows:
+    """Rows of one entity with its own generator (an account won during the run)."""
 
-    def __init__(self, rng: np.random.Generator, shares: dict[str, float]) -> None:
-        self._rng = rng
-        self.names = [k for k, v in shares.items() if v > 0]
-        total = sum(shares[k] for k in self.names)
-        bounds = np.cumsum([shares[k] / total for k in self.names])
-        bounds[-1] = np.inf  # a uniform on [0, 1) always lands in some interval
-        self._bounds = bounds
-        self.codes = np.zeros(0, dtype=np.intp)
+    __slots__ = ("_draws",)
 
-    def draw(self, n: int) -> list[str]:
-        """``n`` names; their indices are kept in :attr:`codes`."""
-        self.codes = np.searchsorted(self._bounds, self._rng.random(n), side="right")
-        names = self.names
-        return [names[c] for c in self.codes.tolist()]
+    def __init__(self, scenario: Scenario, rng: np.random.Generator, deal_size: Dist) -> None:
+        draws: list[VectorDraw | None] = []
+        for where in DRAWS.values():
+            dist = where(scenario)
+            draws.append(None if dist is None else vector_draw(dist, rng))
+        draws += [rng.random] * len(UNIFORMS)
+        draws.append(vector_draw(deal_size, rng))
+        draws.append(rng.standard_exponential)
+        self._draws = draws
+
+    def next(self) -> tuple[float, ...]:
+        """The entity's next row."""
+        return tuple(0.0 if draw is None else float(draw(1)[0]) for draw in self._draws)
+
+
+def categorical(u: float, bounds: list[float], names: list[str]) -> str:
+    """The name whose cumulative share interval holds ``u``."""
+    for bound, name in zip(bounds, names, strict=True):
+        if u < bound:
+            return name
+    return names[-1]
+
+
+def share_bounds(shares: dict[str, float]) -> tuple[list[float], list[str]]:
+    """Cumulative bounds and names of the positive shares (for :func:`categorical`)."""
+    names = [k for k, v in shares.items() if v > 0]
+    total = sum(shares[k] for k in names)
+    bounds = list(np.cumsum([shares[k] / total for k in names]))
+    bounds[-1] = float("inf")
+    return [float(b) for b in bounds], names

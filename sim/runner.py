@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import time
 
+from salesboost.panel import WORK_KINDS
 from salesboost.results import FUNNEL, RunResult
 from salesboost.scenario import Scenario
+from sim.agents.rep import meeting_hours
+from sim.calendar import HOURS_PER_DAY
 from sim.eventlog import EventLogWriter
+from sim.flow import DealFlow
 from sim.intake import Intake
 from sim.streams import Streams
+from sim.tasks import ADMIN
 from sim.world import World
+
+_ABSENCE = "absence"
 
 
 def run(
@@ -42,9 +49,13 @@ def run(
     )
     world = World(scenario, Streams(seed, replication), writer)
     try:
-        env = world.env
-        Intake(world).start()
-        env.run(until=world.end)
+        flow = DealFlow(world)
+        intake = Intake(world, flow)
+        flow.account_request = intake.account_request
+        intake.start()
+        flow.start_windows()
+        world.start_days()
+        world.env.run(until=world.end)
         world.recorder.sample_until(world.end)
         if writer is not None:
             writer.close()
@@ -54,13 +65,14 @@ def run(
         raise
     rec = world.recorder
     horizon = scenario.horizon
-    rep_hours = sum(len(pool.servers) for pool in world.pools.values()) * world.calendar.working_hours_between(
-        horizon.warmup_days * 24.0, horizon.days * 24.0
-    )
-    metrics = rec.metrics(rep_hours)
+    t0, t1 = horizon.warmup_days * HOURS_PER_DAY, horizon.days * HOURS_PER_DAY
+    rep_hours, manager_hours = _availability(world, t0, t1)
+    metrics = rec.metrics(rep_hours, manager_hours)
     economics = scenario.economics
-    metrics["team_cost"] = economics.team_cost(scenario.team, (horizon.days - horizon.warmup_days) / 7.0)
-    metrics["gross_profit"] = metrics["revenue"] * economics.gross_margin - metrics["team_cost"]
+    weeks = (horizon.days - horizon.warmup_days) / 7.0
+    metrics["team_cost"] = economics.team_cost(scenario.team, weeks)
+    metrics["running_cost"] = economics.running_cost(scenario.pipeline.options(), scenario.team, weeks)
+    metrics["net_profit"] = metrics["gross_profit"] - metrics["team_cost"] - metrics["running_cost"]
     return RunResult(
         scenario=scenario,
         seed=seed,
@@ -70,8 +82,64 @@ def run(
         funnel=dict(zip(FUNNEL, rec.funnel, strict=True)),
         histograms=rec.histograms(),
         stages=rec.stage_stats(),
+        panels=world.panel.tables(),
         leads_simulated=rec.leads_created,
         sim_end_hours=world.end,
         wall_seconds=time.perf_counter() - wall,
         cpu_seconds=time.process_time() - cpu,
     )
+
+
+def _availability(world: World, t0: float, t1: float) -> tuple[float, float]:
+    """Reps' and managers' working hours in the cohort window, with meetings and absences in the panel.
+
+    A person's base is the organisation's office hours less whole days away; internal
+    meetings count as admin work. Evening approvals on mobile count as work against that
+    same office-hours base.
+    """
+    organisation = world.calendar
+    panel = world.panel
+    bounds = panel.period_bounds()
+    meetings = meeting_hours(world.scenario.team.rep_time)
+    day_hours = sum(b - a for a, b in world.scenario.calendar.intervals())
+    absence = panel_kind(_ABSENCE)
+    admin = panel_kind("admin")
+    rep_total = manager_total = 0.0
+    people = [(rep, rep.state.days_off, True) for rep in world.reps]  # type: ignore[attr-defined]
+    people += [(m, _days_out(m, world), False) for m in world.managers]
+    for person, off, is_rep in people:
+        for p, (a, b) in enumerate(bounds):
+            office = organisation.working_hours_between(a, b)
+            away = sum(day_hours for d in off if a <= d * HOURS_PER_DAY < b and organisation.is_workday(d))
+            panel.available(person.index, p, office - away)
+            if away:
+                panel.work(a, person.index, absence, away)
+            if is_rep and meetings:
+                days = sum(
+                    1 for d in range(int(a // HOURS_PER_DAY), int(b // HOURS_PER_DAY)) if person.calendar.is_workday(d)
+                )
+                panel.work(a, person.index, admin, days * meetings)
+        office = organisation.working_hours_between(t0, t1)
+        away = sum(day_hours for d in off if t0 <= d * HOURS_PER_DAY < t1 and organisation.is_workday(d))
+        if is_rep:
+            rep_total += office - away
+            if meetings:
+                days = sum(
+                    1
+                    for d in range(int(t0 // HOURS_PER_DAY), int(t1 // HOURS_PER_DAY))
+                    if person.calendar.is_workday(d)
+                )
+                world.recorder.work_hours["rep"][ADMIN] += days * meetings
+        else:
+            manager_total += office - away
+    return rep_total, manager_total
+
+
+def _days_out(manager: object, world: World) -> frozenset[int]:
+    calendar = manager.calendar  # type: ignore[attr-defined]
+    return frozenset(d for d in range(world.days) if world.calendar.is_workday(d) and not calendar.is_workday(d))
+
+
+def panel_kind(name: str) -> int:
+    """The panel's index of work kind ``name``."""
+    return WORK_KINDS.index(name)

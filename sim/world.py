@@ -1,4 +1,4 @@
-"""The world of one run: environment, streams, calendars, people and stage desks.
+"""The world of one run: environment, streams, calendars, agents, accounts and desks.
 
 Everything a process needs travels in this object; nothing is global, so any number of
 runs can share a process (a Ray worker runs many).
@@ -6,18 +6,29 @@ runs can share a process (a Ray worker runs many).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 import simpy
 
-from salesboost import checks
 from salesboost.distributions import Dist
+from salesboost.pipeline import ErpBatch, OnlineInbox, ReviewWindows
 from salesboost.scenario import Scenario
-from sim.approval import OnlineApproval, WindowApproval
+from salesboost.work import TASK_KINDS
+from sim.agents.manager import away_days
+from sim.agents.rep import RepState, ability, days_off, rep_streams, subtract
+from sim.agents.worker import SharedQueue, Worker
 from sim.calendar import HOURS_PER_DAY, Calendar
-from sim.lead import LeadFactory
-from sim.orders import OrderEntry
+from sim.customers import AccountBase
+from sim.decisions.approvals import ManagerState, pick_clerk_task, pick_manager_task
+from sim.decisions.work import pipeline_value, work_policy
+from sim.lead import Lead, RowSource, SequentialRows, share_bounds
+from sim.panel import PanelRecorder
 from sim.recorder import ActivityLog, Recorder
-from sim.servers import FifoServer, ServerPool
-from sim.streams import Streams
+from sim.streams import Sampler, Streams
+from sim.tasks import ACCOUNT, ADMIN, DUTIES, TRAINING, Task
+
+_PANEL_KIND = {i: i for i in range(len(TASK_KINDS))}
 
 
 class World:
@@ -29,91 +40,227 @@ class World:
         self.env = simpy.Environment()
         horizon = scenario.horizon
         self.end = (horizon.days + horizon.drain_days) * HOURS_PER_DAY
+        self.days = int(self.end // HOURS_PER_DAY) + 2
         self.calendar = Calendar.from_config(scenario.calendar)
-        self.recorder = Recorder(scenario, log, streams.sampler_exponential("monitor.wip_samples"))
-        self.leads = LeadFactory(scenario, streams)
-        self.pools = self._rep_pools()
-        self.approval = self._approval_desk()
-        self.orders = OrderEntry(scenario.pipeline.erp, self.calendar, self._sales_ops())
+        self.panel = PanelRecorder(scenario.calendar.start(), self.end)
+        self.recorder = Recorder(scenario, self.panel, log, streams.sampler_exponential("monitor.wip_samples"))
+        self._order = itertools.count()
         pipeline = scenario.pipeline
         self.quote_rework_hours = streams.sampler("quote.rework_hours", pipeline.quote.rework_hours)
         self.revision_prep_hours = streams.sampler("contract.revision_prep_hours", pipeline.contract.prep_hours)
         self.revision_legal_hours = streams.sampler(
             "contract.revision_legal_hours", pipeline.contract.legal_review_hours
         )
-        courier = pipeline.contract.courier_days
-        self.revision_courier_days = (
-            streams.sampler("contract.revision_courier_days", courier) if courier is not None else _no_courier
-        )
-        assignment = pipeline.assignment
-        self.batch_times = (
-            checks.clock_times("batch_times", assignment.batch_times or [])
-            if assignment.policy == "daily_batch"
+        self.review_hours = streams.sampler("approval.review_hours", pipeline.approval.review_hours)
+        approval = pipeline.approval.mechanism
+        self.escalation_hours: Sampler | None = (
+            streams.sampler("approval.escalation_hours", approval.escalation_hours)
+            if isinstance(approval, OnlineInbox)
             else None
         )
-        contract = pipeline.contract
-        self.countersign_times = (
-            checks.clock_times("countersign_times", contract.countersign_times or [])
-            if contract.policy == "paper"
-            else None
+        self.countersign_hours = streams.sampler(
+            "contract.countersign_hours", scenario.team.manager_time.countersign_hours
         )
-        self.qualify_prob = {name: c.qualify_prob for name, c in scenario.market.channels.items()}
-        self.accept_prob = {name: s.accept_prob for name, s in scenario.market.segments.items()}
-
-    def _rep_pools(self) -> dict[str, ServerPool]:
-        least_loaded = self.scenario.pipeline.assignment.rule == "least_loaded"
-        return {
-            region: ServerPool(
-                [FifoServer(f"rep_{region}_{i + 1}", self.calendar) for i in range(count)], least_loaded=least_loaded
+        self.products = scenario.products
+        self.region_bounds = share_bounds(scenario.market.regions)
+        self.product_bounds = share_bounds({k: p.share for k, p in scenario.products.items()})
+        self.prospects = {
+            name: SequentialRows(
+                RowSource(scenario, streams, f"lead.{name}", scenario.market.segments["new"].deal_size)
             )
-            for region, count in self.scenario.team.reps.items()
-            if count > 0
+            for name, channel in scenario.market.channels.items()
+            if channel.share > 0
         }
+        self._build_reps()
+        self._build_managers()
+        self._build_clerks()
+        self.accounts = AccountBase(scenario, streams, self.reps_by_region, self.end)
+        for account in self.accounts.accounts:
+            account.owner.state.accounts += 1
 
-    def _sales_ops(self) -> ServerPool:
-        count = self.scenario.team.sales_ops
-        return ServerPool([FifoServer(f"sales_ops_{i + 1}", self.calendar) for i in range(count)], least_loaded=True)
+    # -- construction -----------------------------------------------------------------------
+    def next_order(self) -> int:
+        """The next task sequence number (FIFO order across the run)."""
+        return next(self._order)
 
-    def manager_days_off(self, manager: int, reachable_prob: float = 0.0) -> frozenset[int]:
-        """Working days on which ``manager`` is away and, with ``reachable_prob``, not on mobile either.
+    def task(
+        self, kind: int, hours: float, lead: Lead | None, done: Callable[[Task, float], None] | None, since: float
+    ) -> Task:
+        """A new task."""
+        return Task(kind, hours, lead, done, since=since, order=next(self._order))
 
-        Away days come from the manager's own stream, the same in every variant; whether an
-        away manager answers on mobile comes from a second stream that only online approval uses.
-        """
-        days = int(self.end // HOURS_PER_DAY) + 2
-        away = (
-            self.streams.generator(f"team.manager_away.{manager}").random(days) < self.scenario.team.manager_away_prob
+    def _calendar(self, intervals: tuple[tuple[float, float], ...] | None, off: frozenset[int]) -> Calendar:
+        return Calendar.from_config(self.scenario.calendar, intervals=intervals, extra_holidays=off)
+
+    def _build_reps(self) -> None:
+        scenario = self.scenario
+        team = scenario.team
+        rep_time = team.rep_time
+        market = scenario.market
+        speed = scenario.behaviour.speed_to_lead
+        value = pipeline_value(
+            t0_hours=speed.t0_hours,
+            beta=speed.beta,
+            floor=speed.floor,
         )
-        if reachable_prob > 0:
-            reachable = self.streams.generator(f"team.manager_reachable.{manager}").random(days) < reachable_prob
-            away &= ~reachable
-        return frozenset(int(d) for d in away.nonzero()[0] if self.calendar.is_workday(int(d)))
+        pick = work_policy(team.work_policy.policy(), value)
+        pooled = scenario.pipeline.assignment.rule == "pooled"
+        office = scenario.calendar.intervals()
+        intervals = subtract(office, rep_time.meeting_intervals)
+        self.pools: dict[str, SharedQueue] = {}
+        self.reps_by_region: dict[str, list[Worker]] = {}
+        self.reps: list[Worker] = []
+        for region, count in team.reps.items():
+            if count <= 0:
+                continue
+            pool = SharedQueue()
+            self.pools[region] = pool
+            members = self.reps_by_region[region] = []
+            for i in range(count):
+                name = f"rep_{region}_{i + 1}"
+                rng_ability, rng_sick, rng_leave, _ = rep_streams(self.streams, name)
+                off = days_off(rep_time, self.calendar, rng_sick, rng_leave, self.days)
+                rep = Worker(
+                    self.env,
+                    name,
+                    role="rep",
+                    region=region,
+                    calendar=self._calendar(intervals, off),
+                    pick=pick,
+                    on_work=self.recorder.on_work,
+                    on_skip=self.recorder.on_skip,
+                    speed=1.0 / ability(rep_time.ability_cv, rng_ability),
+                    shared=(pool,) if pooled else (),
+                )
+                rep.state = RepState(1.0 / rep.speed, off)
+                rep.index = self.panel.worker(name, "rep", region)
+                members.append(rep)
+                self.reps.append(rep)
+        self.rep_daily = {rep.name: self.streams.generator(f"rep.{rep.name}.daily") for rep in self.reps}
+        self.service_hours = {
+            rep.name: self.streams.sampler(f"rep.{rep.name}.service_hours", scenario.accounts.service_task_hours)
+            for rep in self.reps
+        }
+        self.channel_qualify = {name: c.qualify_prob for name, c in market.channels.items()}
 
-    def _approval_desk(self) -> WindowApproval | OnlineApproval:
-        config = self.scenario.pipeline.approval
-        team = self.scenario.team
-        review = self.streams.sampler("approval.review_hours", config.review_hours)
-        if config.policy == "window":
-            days_off = [self.manager_days_off(m) for m in range(team.managers)]
-            managers = [Calendar.from_config(self.scenario.calendar, extra_holidays=off) for off in days_off]
-            times = checks.clock_times("windows", config.windows or [])
-            return WindowApproval(config, self.calendar, managers, review, times)
-        online = checks.intervals("online_hours", config.online_hours or [])
-        reachable = float(config.away_reachable_prob or 0.0)
-        days_off = [self.manager_days_off(m, reachable) for m in range(team.managers)]
-        managers = [
-            Calendar.from_config(self.scenario.calendar, intervals=online, extra_holidays=off) for off in days_off
-        ]
-        gap = float(config.check_interval_hours or 0.0)
-        gaps = [
-            self.streams.sampler(f"approval.checks.{m}", Dist(dist="exponential", mean=gap))
-            for m in range(team.managers)
-        ]
-        assert config.escalation_response_hours is not None  # checked by ApprovalConfig
-        response = self.streams.sampler("approval.escalation_response", config.escalation_response_hours)
-        return OnlineApproval(config, managers, gaps, review, response)
+    def _build_managers(self) -> None:
+        scenario = self.scenario
+        team = scenario.team
+        approval = scenario.pipeline.approval.mechanism
+        online = isinstance(approval, OnlineInbox)
+        reachable = approval.away_reachable_prob if isinstance(approval, OnlineInbox) else 0.0
+        self.approvals = SharedQueue()
+        self.signing = SharedQueue()
+        self.managers: list[Worker] = []
+        self.manager_mobile_days: list[frozenset[int]] = []
+        for m in range(team.managers):
+            name = f"manager_{m + 1}"
+            out, mobile = away_days(
+                self.calendar,
+                away_prob=team.manager_away_prob,
+                rng_away=self.streams.generator(f"team.manager_away.{m}"),
+                rng_reachable=self.streams.generator(f"team.manager_reachable.{m}"),
+                reachable_prob=reachable,
+                days=self.days,
+            )
+            if not online:
+                out, mobile = out | mobile, frozenset()
+            intervals = approval.hours if isinstance(approval, OnlineInbox) else None
+            manager = Worker(
+                self.env,
+                name,
+                role="manager",
+                region="all",
+                calendar=self._calendar(intervals, out),
+                pick=pick_manager_task,
+                on_work=self.recorder.on_work,
+                on_skip=self.recorder.on_skip,
+                shared=(self.approvals, self.signing),
+            )
+            manager.state = ManagerState(online=online)
+            manager.index = self.panel.worker(name, "manager", "all")
+            self.managers.append(manager)
+            self.manager_mobile_days.append(mobile)
+        self.window_times = approval.times if isinstance(approval, ReviewWindows) else ()
+        self.window_budget = approval.budget_hours if isinstance(approval, ReviewWindows) else 0.0
+
+    def _build_clerks(self) -> None:
+        self.entry_queue = SharedQueue()
+        self.clerks: list[Worker] = []
+        if not isinstance(self.scenario.pipeline.erp.mechanism, ErpBatch):
+            return
+        for i in range(self.scenario.team.sales_ops):
+            name = f"sales_ops_{i + 1}"
+            clerk = Worker(
+                self.env,
+                name,
+                role="sales_ops",
+                region="all",
+                calendar=self.calendar,
+                pick=pick_clerk_task,
+                on_work=self.recorder.on_work,
+                shared=(self.entry_queue,),
+            )
+            clerk.index = self.panel.worker(name, "sales_ops", "all")
+            self.clerks.append(clerk)
+
+    # -- the day's own work ------------------------------------------------------------------
+    def start_days(self) -> None:
+        """Plan each working day's own work at its first working instant: one event a day."""
+        self._plan_day(0)
+
+    def _plan_day(self, day: int) -> None:
+        start = self.calendar.next_working_instant(day * HOURS_PER_DAY)
+        if start >= self.end:
+            return
+        day = int(start // HOURS_PER_DAY)
+        self.env.timeout(start - self.env.now).callbacks.append(lambda _e: self._day(day))
+
+    def _day(self, day: int) -> None:
+        now = self.env.now
+        scenario = self.scenario
+        rep_time = scenario.team.rep_time
+        accounts = scenario.accounts
+        office_hours = sum(b - a for a, b in scenario.calendar.intervals())
+        weekday = (scenario.calendar.start().weekday() + day) % 7
+        service_per_day = accounts.service_hours_per_month * 12.0 / 250.0
+        mean_task = _mean(accounts.service_task_hours)
+        expires = (day + 1) * HOURS_PER_DAY
+        for rep in self.reps:
+            if not rep.calendar.is_workday(day):
+                continue
+            planned: list[Task] = []
+            chunks = round(rep_time.admin_hours_per_day / rep_time.admin_chunk_hours)
+            planned += [self.task(ADMIN, rep_time.admin_chunk_hours, None, None, now) for _ in range(chunks)]
+            if weekday == rep_time.training_day and rep_time.training_hours_per_week > 0:
+                planned.append(self.task(TRAINING, rep_time.training_hours_per_week, None, None, now))
+            state = rep.state
+            assert isinstance(state, RepState)
+            expected = state.accounts * service_per_day / mean_task if mean_task > 0 else 0.0
+            count = int(self.rep_daily[rep.name].poisson(expected))
+            planned += [self.task(ACCOUNT, self.service_hours[rep.name](), None, None, now) for _ in range(count)]
+            for task in planned:
+                task.expires = expires
+            rep.own.extend(planned)
+            rep.wake()
+        duties = scenario.team.manager_time
+        for manager, mobile in zip(self.managers, self.manager_mobile_days, strict=True):
+            if not self.calendar.is_workday(day) or not manager.calendar.is_workday(day) or day in mobile:
+                continue
+            blocks = round(duties.duties_share * office_hours / duties.duty_chunk_hours)
+            for _ in range(blocks):
+                task = self.task(DUTIES, duties.duty_chunk_hours, None, None, now)
+                task.expires = expires
+                manager.own.append(task)
+            manager.wake()
+        self._plan_day(day + 1)
 
 
-def _no_courier() -> float:
-    """Courier time of a contract that is not sent by courier."""
-    return 0.0
+def _mean(dist: Dist) -> float:
+    if dist.mean is not None:
+        return float(dist.mean)
+    if dist.dist == "triangular":
+        return (float(dist.low or 0) + float(dist.mode or 0) + float(dist.high or 0)) / 3.0
+    if dist.dist == "uniform":
+        return (float(dist.low or 0) + float(dist.high or 0)) / 2.0
+    return sum(dist.values) / len(dist.values) if dist.values else 0.0

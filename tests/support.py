@@ -74,10 +74,23 @@ def mmc_sections(
     market["hour_weights"] = [1.0] * 24
     market["regions"] = {"north": 1.0}
     market["channels"] = {"web": {"share": 1.0, "qualify_prob": 0.0}}
-    data["team"]["reps"] = {"north": servers}
+    team = data["team"]
+    team["reps"] = {"north": servers}
+    team["rep_time"].update(
+        meetings=[],
+        admin_hours_per_day=0.0,
+        training_hours_per_week=0.0,
+        sick_days_per_year=0.0,
+        leave_days_per_year=0.0,
+        ability_cv=0.0,
+    )
+    team["work_policy"] = {"kind": "fifo"}
+    data["accounts"]["initial"] = 0
+    data["behaviour"]["contact_prob"] = 1.0
     pipeline = data["pipeline"]
-    pipeline["assignment"] = {"policy": "immediate", "rule": "least_loaded"}
+    pipeline["assignment"] = {"policy": "immediate", "rule": "pooled"}
     pipeline["followup"]["contact_hours"] = {"dist": "exponential", "mean": service_mean}
+    pipeline["followup"]["max_attempts"] = 1
     data["horizon"] = {"days": days, "warmup_days": warmup_days, "drain_days": drain_days}
     return data
 
@@ -86,10 +99,12 @@ def mmc_scenario(*args: Any, **kwargs: Any) -> Scenario:
     """An M/M/c queue: Poisson leads (``arrival_rate`` per hour) served by ``servers`` reps.
 
     One region, a 24/7 calendar and flat weekday/hour weights make arrivals homogeneous
-    Poisson; CRM assignment to the least-loaded rep makes the reps one FIFO queue; the
-    first contact takes an exponential time of mean ``service_mean`` hours; qualification
-    probability 0 ends every lead after its first contact. ``first_response_hours_mean``
-    is then the mean wait in queue, Wq. Takes the arguments of :func:`mmc_sections`.
+    Poisson; CRM assignment to the region's pool (any free rep takes the next lead) makes
+    the reps one FIFO queue; the rep agents do nothing else (no meetings, admin, training,
+    absences or accounts; ability 1); the first call always reaches the lead and takes an
+    exponential time of mean ``service_mean`` hours; qualification probability 0 ends every
+    lead after its first contact. ``first_response_hours_mean`` is then the mean wait in
+    queue, Wq. Takes the arguments of :func:`mmc_sections`.
     """
     return Scenario.from_dict(mmc_sections(*args, **kwargs))
 

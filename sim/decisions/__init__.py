@@ -1,0 +1,1 @@
+"""Decision rules of the agents, one module each: what to work on next, who gets a lead."""
