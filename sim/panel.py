@@ -93,7 +93,6 @@ class PanelRecorder:
         # per period, flat over rows (x field or measure) or workers (x kind)
         self._fields: list[list[float]] = []
         self._seen: list[bytearray] = []
-        self._obs_n: list[list[int]] = []
         self._obs_sum: list[list[float]] = []
         self._obs_hist: list[list[dict[int, int] | None]] = []
         self._work: list[list[float]] = []
@@ -111,7 +110,6 @@ class PanelRecorder:
         n_keys, n_workers = len(self._rows), len(self._workers)
         self._fields.append([0.0] * (n_keys * _NF))
         self._seen.append(bytearray(n_keys))
-        self._obs_n.append([0] * (n_keys * _NM))
         self._obs_sum.append([0.0] * (n_keys * _NM))
         self._obs_hist.append([None] * (n_keys * _NM))
         self._work.append([0.0] * (n_workers * _NK))
@@ -153,7 +151,6 @@ class PanelRecorder:
         for p in range(len(self._days)):
             self._fields[p].extend([0.0] * _NF)
             self._seen[p].append(0)
-            self._obs_n[p].extend([0] * _NM)
             self._obs_sum[p].extend([0.0] * _NM)
             self._obs_hist[p].extend([None] * _NM)
         return index
@@ -183,13 +180,13 @@ class PanelRecorder:
             self._extend_to(t)
         p = bisect_right(self._starts, t) - 1
         i = key * _NM + measure
-        self._obs_n[p][i] += 1
         self._obs_sum[p][i] += value
         # salesboost.histogram.bin_index(value), inlined: it runs for every observation.
         b = 0 if value < LOW else min(int((log(value) - _LOG_LOW) * _SCALE) + 1, _LAST)
-        hist = self._obs_hist[p][i]
+        hists = self._obs_hist[p]
+        hist = hists[i]
         if hist is None:
-            self._obs_hist[p][i] = {b: 1}
+            hists[i] = {b: 1}
         else:
             hist[b] = hist.get(b, 0) + 1
         self._seen[p][key] = 1
@@ -229,7 +226,7 @@ class PanelRecorder:
         ]
         for p, day in enumerate(self._days):
             seen, fields = self._seen[p], self._fields[p]
-            obs_n, obs_sum, obs_hist = self._obs_n[p], self._obs_sum[p], self._obs_hist[p]
+            obs_sum, obs_hist = self._obs_sum[p], self._obs_hist[p]
             for key, dims in enumerate(self._rows):
                 if not seen[key]:
                     continue
@@ -243,10 +240,10 @@ class PanelRecorder:
                     column.append(int(value) if f in _COUNT_FIELDS and value.is_integer() else value)
                 for m, (n_col, mean_col, q_cols) in enumerate(measure_cols):
                     i = key * _NM + m
-                    n = obs_n[i]
+                    hist = obs_hist[i] or {}
+                    n = sum(hist.values())  # the histogram counts every observation
                     n_col.append(n)
                     mean_col.append(obs_sum[i] / n if n else None)
-                    hist = obs_hist[i] or {}
                     for column, q in q_cols:
                         column.append(_round(sparse_quantile(hist, q), _QUANTILE_DIGITS))
         return PanelTable(cols)
