@@ -63,6 +63,8 @@ CHANNEL_OF_ORIGIN: dict[str, str] = {
     "other": "unattributed",
 }
 UNATTRIBUTED = "unattributed"
+#: Months in which the MQL inflow is steady and the deals table runs (for throughput per person).
+STEADY_MONTHS = ("2018-02", "2018-03", "2018-04")
 
 
 class AnchorError(ValueError):
@@ -74,8 +76,9 @@ class Anchor:
     """One observed figure and its interval.
 
     ``metric`` names the model's figure it is compared with (a key of ``RunResult.metrics``, a
-    quantile of a recorded histogram such as ``lead_to_order_days_p50``, or
-    ``orders_per_rep_month``); ``None`` means the figure only describes the data or sets a ratio.
+    quantile of a recorded histogram such as ``lead_to_order_days_p50``, or a new-prospect figure
+    from the run's panel such as ``new_lead_conversion_rate``); ``None`` means the figure only
+    describes the data or sets a ratio.
     ``role`` says what the comparison does: ``target`` must hold (calibrated on, or checked),
     ``report`` is shown beside the model's figure and never fails a calibration.
     """
@@ -200,7 +203,7 @@ def observed_anchors(data_dir: Path = DATA_DIR, window: Window | None = None) ->
     n, won = len(leads), int(leads["won_in_horizon"].sum())
     out: dict[str, Anchor] = {
         "lead_to_won": _rate(
-            won, n, f"MQLs with a deal won within {h} days of first contact / MQLs ({span})", "lead_conversion_rate"
+            won, n, f"MQLs with a deal won within {h} days of first contact / MQLs ({span})", "new_lead_conversion_rate"
         )
     }
     for channel in ("web", "referral", UNATTRIBUTED):
@@ -237,20 +240,31 @@ def observed_anchors(data_dir: Path = DATA_DIR, window: Window | None = None) ->
         out[f"closed_within_{limit}d"] = _rate(
             int((days <= limit).sum()), len(days), f"share of won deals closed within {limit} days ({close})", None
         )
-    out["wins_per_rep_month"] = _wins_per_rep_month(leads, window)
+    deals = _read_csv(data_dir / DEALS_FILE, ["mql_id", "won_date", "sr_id", "sdr_id"])
+    out["wins_per_rep_month"] = _wins_per_rep_month(deals, STEADY_MONTHS)
     return out
 
 
-def _wins_per_rep_month(leads: pd.DataFrame, window: Window) -> Anchor:
-    """Won deals per active closer (SR) per calendar month, over the window's won deals."""
-    won = leads[leads["won_in_horizon"]]
-    per = won.groupby([won["sr_id"], won["won"].dt.to_period("M")]).size().to_numpy(dtype=float)
-    low, high = mean_interval(per)
+def _wins_per_rep_month(deals: pd.DataFrame, months: Sequence[str]) -> Anchor:
+    """Won deals per active sales person (SDRs and closers) per month, over all won deals of ``months``.
+
+    Olist splits the work between SDRs (contact, qualify) and closers (SRs); a model rep does
+    both, so the comparable figure counts both. Active means at least one won deal that month,
+    which undercounts the staff: the figure is a lower bound on what a person can close. The
+    interval is the exact Poisson interval of the wins over the person-months.
+    """
+    won = pd.to_datetime(deals["won_date"]).dt.to_period("M").astype(str)
+    inside = deals[won.isin(months)].assign(month=won[won.isin(months)])
+    people = int(inside.groupby("month")["sr_id"].nunique().sum() + inside.groupby("month")["sdr_id"].nunique().sum())
+    wins = len(inside)
+    low = stats.chi2.ppf((1 - CONFIDENCE) / 2, 2 * wins) / 2 / people
+    high = stats.chi2.ppf(1 - (1 - CONFIDENCE) / 2, 2 * wins + 2) / 2 / people
     return Anchor(
-        float(per.mean()), low, high, "deals per rep-month", OLIST_SOURCE, "observed",
-        f"won deals per closer (sr_id) per month in which that closer won at least one deal "
-        f"(cohort {window.start}..{window.end}; {won['sr_id'].nunique()} closers, max {int(per.max())})",
-        "orders_per_rep_month", len(per),
+        wins / people, float(low), float(high), "deals per person-month", OLIST_SOURCE, "observed",
+        f"won deals per active sales person (SDRs + closers with a won deal that month) per month, "
+        f"{months[0]}..{months[-1]} (all {wins} won deals of those months over {people} person-months); "
+        "a lower bound on throughput",
+        "new_orders_per_rep_month", people, "report",
     )  # fmt: skip
 
 
@@ -269,7 +283,7 @@ def survey_anchors() -> dict[str, Anchor]:
             "leads that sales accepts as qualified (MQL -> SQL) / leads; the value is the B2B middle, "
             "the interval spans the reported medians; Olist's lead -> won (13%) sits at the low end, so "
             "Olist's leads are warmer than the surveyed MQLs",
-            "qualification_rate",
+            "new_qualification_rate",
         ),
         # The plan's own baseline, which the legacy mechanisms were calibrated on (README): kept
         # as checks so that a calibration of the funnel cannot silently swamp the approval window.

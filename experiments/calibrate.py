@@ -11,7 +11,8 @@ seeds, so the model is a deterministic function of the parameters) hits the anch
 - the segments' ``accept_prob`` (one shift on the log-odds, keeping new below existing) against
   lead -> won;
 - the median of ``market.decision_days`` (a lognormal; its cv held) against the median time to close;
-- ``market.leads_per_week`` against won deals per rep and month (last: it matters once a queue fills).
+- with ``--fit-volume``, ``market.leads_per_week`` against won deals per rep and month (the volume
+  is the company's own figure, so by default it stays as configured).
 
 The parameters interact (slower decisions lose more deals to competitors), so the solver sweeps
 them in turn (Gauss-Seidel, ``scipy.optimize.brentq`` per parameter) until they settle. It prints
@@ -27,7 +28,7 @@ import copy
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,35 @@ def model_figures(data: Mapping[str, Any], seed: int, replications: int) -> dict
             hist = result.histograms.get(name)
             for suffix, q in QUANTILES.items():
                 figures[f"{name}_{suffix}"] = hist.quantile(q) if hist is not None else math.nan
-        figures["orders_per_rep_month"] = figures["orders"] / reps / months
+        figures.update(prospect_figures(result.panels.get("pipeline") if hasattr(result, "panels") else None, figures))
+        figures["new_orders_per_rep_month"] = figures["new_orders"] / reps / months
         for k, v in figures.items():
             out.setdefault(k, []).append(float(v))
     return out
+
+
+def prospect_figures(pipeline: Any, metrics: Mapping[str, float]) -> dict[str, float]:
+    """Figures of the measured cohort's new prospects (segment ``new``), from the run's panel.
+
+    The anchors are about marketing-qualified leads, i.e. new prospects; the run's totals also
+    count existing accounts' repeat requests. Without a panel the totals stand in.
+    """
+    if pipeline is None:
+        return {
+            "new_leads": metrics["leads"],
+            "new_orders": metrics["orders"],
+            "new_lead_conversion_rate": metrics["lead_conversion_rate"],
+            "new_qualification_rate": metrics["qualification_rate"],
+        }
+    cols = pipeline.columns
+    keep = [i for i, (c, seg) in enumerate(zip(cols["cohort"], cols["segment"], strict=True)) if c and seg == "new"]
+    leads, qualified, orders = (float(sum(cols[k][i] for i in keep)) for k in ("leads", "qualified", "orders"))
+    return {
+        "new_leads": leads,
+        "new_orders": orders,
+        "new_lead_conversion_rate": orders / leads if leads else math.nan,
+        "new_qualification_rate": qualified / leads if leads else math.nan,
+    }
 
 
 def summarise(figures: Mapping[str, list[float]]) -> dict[str, float]:
@@ -184,47 +210,73 @@ def _volume_knob(base: float) -> Knob:
     )
 
 
-def default_knobs(data: Mapping[str, Any], anchors: Mapping[str, Anchor]) -> list[Knob]:
-    """The knobs whose anchor is in ``anchors``, in solving order."""
+def default_knobs(data: Mapping[str, Any], anchors: Mapping[str, Anchor], *, fit_volume: bool = False) -> list[Knob]:
+    """The knobs whose anchor is a target in ``anchors``, in solving order.
+
+    The lead volume is the company's own figure (from its CRM), so it is fitted only on request,
+    against won deals per rep and month, which then counts as a target.
+    """
     knobs = [_qualify_knob(data, anchors), _accept_knob(data)]
     if data["market"]["decision_days"].get("dist") == "lognormal":  # the median is the lognormal's
         knobs.append(_decision_median_knob())
-    # Volume last: the rates hardly depend on it until a queue saturates, which the rates' knobs
-    # would then misread.
-    knobs.append(_volume_knob(float(data["market"]["leads_per_week"])))
-    return [k for k in knobs if k.anchor in anchors and anchors[k.anchor].metric and anchors[k.anchor].role == "target"]
+    if fit_volume:  # last: the rates hardly depend on it until a queue saturates
+        knobs.append(_volume_knob(float(data["market"]["leads_per_week"])))
+    wanted = {
+        name for name, a in anchors.items() if a.metric and (a.role == "target" or (fit_volume and k_volume(name)))
+    }
+    return [k for k in knobs if k.anchor in wanted]
+
+
+def k_volume(anchor: str) -> bool:
+    """Whether ``anchor`` is the one the volume knob solves for (a target when the volume is fitted)."""
+    return anchor == _volume_knob(1.0).anchor
 
 
 # --- solving ----------------------------------------------------------------------------------
 
 
-def solve(gap: Callable[[float], float], x0: float, low: float, high: float, steps: int = 5) -> tuple[float, bool]:
+def solve(gap: Callable[[float], float], x0: float, low: float, high: float, probes: int = 6) -> tuple[float, bool]:
     """A root of ``gap`` in ``[low, high]`` next to ``x0``, and whether one was found.
 
-    The model is monotone in each knob only locally: a queue that saturates turns more leads into
-    fewer orders. So the bracket is searched outwards from the current value, on both sides, over
-    ``steps`` points towards each end; without a sign change the point nearest the target is
-    returned.
+    The model is monotone in each knob only locally (a queue that saturates turns more leads
+    into fewer orders), and each evaluation is a batch of simulations. So the search starts at
+    the current value, takes a secant step from a small probe, and widens the step (doubling,
+    within the range) until the sign changes; ``brentq`` then solves inside that bracket. Without
+    a sign change after ``probes`` steps the point nearest the target is returned.
     """
     x0 = min(max(x0, low), high)
     g0 = gap(x0)
     if g0 == 0:
         return x0, True
     best, g_best = x0, g0
-    for end in (low, high):
-        prev, g_prev = x0, g0
-        for k in range(1, steps + 1):
-            x = x0 + (end - x0) * (2.0 ** (k - steps))  # nearest first: 1/16, 1/8, ... of the way, then the end
-            if x == prev:
-                continue
-            g = gap(x)
-            if g * g_prev <= 0:
-                a, b = sorted((prev, x))
-                tol = 1e-3 * max(1.0, abs(x0))
-                return float(brentq(gap, a, b, xtol=tol, rtol=1e-3, maxiter=40)), True
-            if abs(g) < abs(g_best):
-                best, g_best = x, g
-            prev, g_prev = x, g
+    step = 0.05 * (high - low) if x0 in (low, high) else 0.1 * min(x0 - low, high - x0) or 0.05 * (high - low)
+    x1 = x0 + step if x0 + step <= high else x0 - step
+    g1 = gap(x1)
+    if g1 * g0 <= 0:
+        a, b = sorted((x0, x1))
+        return float(brentq(gap, a, b, xtol=1e-3 * max(1.0, abs(x0)), rtol=1e-3, maxiter=40)), True
+    if abs(g1) < abs(g_best):
+        best, g_best = x1, g1
+    slope = (g1 - g0) / (x1 - x0)
+    # towards the root if the secant points somewhere sensible, else away from the worse side
+    direction = -math.copysign(1.0, g0 * slope) if slope != 0 else math.copysign(1.0, x1 - x0)
+    end = high if direction > 0 else low
+    guess = x0 - g0 / slope if slope != 0 else end
+    dist = abs(guess - x0) if slope != 0 and (guess - x0) * direction > 0 else abs(x1 - x0)
+    start, g_start = x0, g0
+    for _ in range(probes):
+        x = min(max(start + direction * dist * 1.25, low), high)
+        if x == start:
+            break
+        g = gap(x)
+        if g * g_start <= 0:
+            a, b = sorted((start, x))
+            return float(brentq(gap, a, b, xtol=1e-3 * max(1.0, abs(x0)), rtol=1e-3, maxiter=40)), True
+        if abs(g) < abs(g_best):
+            best, g_best = x, g
+        if x == end:
+            break
+        start, g_start, dist = x, g, dist * 2
     return best, False
 
 
@@ -246,11 +298,12 @@ def calibrate(
     seed: int = DEFAULT_SEED,
     replications: int = DEFAULT_REPLICATIONS,
     sweeps: int = 6,
+    fit_volume: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> Calibration:
     """Solve each knob for its anchor in turn until no parameter moves by more than 1%."""
     current = copy.deepcopy(dict(data))
-    knobs = default_knobs(current, anchors)
+    knobs = default_knobs(current, anchors, fit_volume=fit_volume)
     count = 0
 
     def model(metric: str, d: Mapping[str, Any]) -> float:
@@ -310,8 +363,12 @@ class Row:
 
 
 def compare(anchors: Mapping[str, Anchor], figures: Mapping[str, list[float]], knobs: Sequence[Knob] = ()) -> list[Row]:
-    """The anchors that name a model metric, each against the model's mean and t interval."""
+    """The anchors that name a model metric, each against the model's mean and t interval.
+
+    An anchor a knob solves for counts as a target whatever its role.
+    """
     by_anchor = {k.anchor: k.name for k in knobs}
+    anchors = {n: replace(a, role="target") if n in by_anchor else a for n, a in anchors.items()}
     rows = []
     for name, a in anchors.items():
         if not a.metric:
@@ -373,6 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="root seed (common to every evaluation)")
     parser.add_argument("--days", type=float, default=None, help="horizon.days (default: the config's)")
     parser.add_argument("--check", action="store_true", help="only compare the config as it is, do not solve")
+    parser.add_argument(
+        "--fit-volume", action="store_true", help="also fit market.leads_per_week to won deals per rep and month"
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. team.managers=3")
     args = parser.parse_args(argv)
     if args.replications < 2:
