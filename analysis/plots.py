@@ -343,7 +343,7 @@ def monthly_figure(
         ax.set_xlim(pd.Timestamp(first), pd.Timestamp(last))
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
         ax.tick_params(labelsize=8)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}"))
         for edge, text, align in ((warm_end, "warm-up", "right"), (drain_start, "drain", "left")):
