@@ -1,14 +1,13 @@
-"""Named random streams, the lead factory's row layout, and common random numbers across variants."""
+"""Named random streams and the entity-keyed rows of per-lead draws (sim.lead)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-import sim
 from salesboost import Dist, Scenario
-from sim.lead import _DRAWS, _UNIFORMS, ROW, LeadFactory
+from sim.customers import AccountBase
+from sim.lead import DRAWS, ROW, UNIFORMS, Lead, RowSource, SequentialRows, SingleRows, categorical, share_bounds
 from sim.streams import CHUNK, Sampler, Streams, stream_key, vector_draw
 from tests.support import small_scenario
 
@@ -74,111 +73,123 @@ def test_sampler_calls_draw_once_per_chunk():
     assert values[CHUNK] == 0.0
 
 
-# -- LeadFactory: attributes equal the first draws of their named streams ------------------------
+# -- rows of per-lead draws: each value is the next draw of its source's stream for that purpose ---
 
 
-def _categorical(u: float, shares: dict[str, float]) -> str:
-    """Independent reimplementation: the name whose cumulative-share interval holds ``u``."""
-    names = [k for k, v in shares.items() if v > 0]
-    total = sum(shares[k] for k in names)
-    acc = 0.0
-    for name in names[:-1]:
-        acc += shares[name] / total
-        if u < acc:
-            return name
-    return names[-1]
-
-
-def _expected_leads(scenario: Scenario, seed: int, replication: int, n_chunks: int) -> list[dict[str, object]]:
-    """What the first ``n_chunks * CHUNK`` leads must hold, drawn stream by stream."""
-    market = scenario.market
-    n = n_chunks * CHUNK
+def _expected_rows(scenario: Scenario, streams: tuple[int, int], prefix: str, deal: Dist, n_chunks: int):
+    """Independently drawn: column k of the rows is stream ``<prefix>.<purpose k>``, CHUNK values at a time."""
+    columns: list[list[float]] = []
 
     def gen(name: str) -> np.random.Generator:
-        return Streams(seed, replication).generator(name)
+        return Streams(*streams).generator(f"{prefix}.{name}")
 
-    def chunked(draw) -> np.ndarray:  # the factory draws CHUNK values at a time
-        return np.concatenate([draw(CHUNK) for _ in range(n_chunks)])
+    def chunked(draw) -> list[float]:
+        return np.concatenate([draw(CHUNK) for _ in range(n_chunks)]).tolist()
 
-    columns: dict[str, list[object]] = {}
-    for attr, shares in (
-        ("region", market.regions),
-        ("channel", {k: c.share for k, c in market.channels.items()}),
-        ("segment", {k: s.share for k, s in market.segments.items()}),
-    ):
-        columns[attr] = [_categorical(u, shares) for u in chunked(gen(f"lead_attrs.{attr}").random).tolist()]
-    deal = {
-        name: chunked(vector_draw(s.deal_size, gen(f"lead_attrs.deal_size.{name}")))
-        for name, s in market.segments.items()
-    }
-    columns["deal_size"] = [deal[seg][i] for i, seg in enumerate(columns["segment"])]
-    for attr, (stream, where) in _DRAWS.items():
+    for name, where in DRAWS.items():
         dist = where(scenario)
-        columns[attr] = [0.0] * n if dist is None else chunked(vector_draw(dist, gen(stream))).tolist()
-    for attr, stream in _UNIFORMS.items():
-        columns[attr] = chunked(gen(stream).random).tolist()
-    columns["loss_e"] = chunked(gen("customer.competitor").standard_exponential).tolist()
-    assert set(columns) == set(ROW)
-    return [{attr: columns[attr][i] for attr in ROW} for i in range(n)]
+        columns.append([0.0] * (n_chunks * CHUNK) if dist is None else chunked(vector_draw(dist, gen(name))))
+    columns += [chunked(gen(name).random) for name in UNIFORMS]
+    columns.append(chunked(vector_draw(deal, gen("deal_size"))))
+    columns.append(chunked(gen("competitor").standard_exponential))
+    assert len(columns) == len(ROW)
+    return list(zip(*columns, strict=True))
 
 
 @pytest.mark.parametrize("pipeline", ["legacy", "optimised"])
-def test_lead_attributes_are_the_draws_of_their_named_streams(pipeline):
+def test_lead_rows_of_a_channel_are_the_draws_of_its_named_streams(pipeline):
     scenario = small_scenario(pipeline)
     seed, replication = 11, 2
-    factory = LeadFactory(scenario, Streams(seed, replication))
-    leads = [factory.create(float(i)) for i in range(CHUNK + 5)]  # crosses one refill
-    expected = _expected_leads(scenario, seed, replication, n_chunks=2)
-    for i in (0, 1, 2, CHUNK - 1, CHUNK, CHUNK + 4):
-        lead = leads[i]
-        assert lead.id == i
-        assert lead.arrived == float(i)
-        got = {attr: getattr(lead, attr) for attr in ROW}
-        assert got == expected[i], f"lead {i}"
+    deal = scenario.market.segments["new"].deal_size
+    rows = SequentialRows(RowSource(scenario, Streams(seed, replication), "lead.web", deal))
+    got = [rows.next() for _ in range(CHUNK + 5)]  # crosses one refill
+    expected = _expected_rows(scenario, (seed, replication), "lead.web", deal, n_chunks=2)
+    for i in (0, 1, CHUNK - 1, CHUNK, CHUNK + 4):
+        assert got[i] == expected[i], f"web lead {i}"
 
 
-def test_first_lead_contact_hours_is_first_draw_of_its_stream():
-    # The explicit form of the check above for one attribute: guards ROW vs unpack order in sim/lead.py.
+def test_lead_takes_its_row_attribute_by_attribute():
+    # Guards ROW against the order Lead.__init__ unpacks it in.
+    row = tuple(float(i) for i in range(len(ROW)))
+    lead = Lead("web-3", 3, 1.5, row)
+    assert (lead.id, lead.source_index, lead.arrived) == ("web-3", 3, 1.5)
+    assert {name: getattr(lead, name) for name in ROW} == dict(zip(ROW, row, strict=True))
+    assert lead.contact_hours == 0.0
+    assert lead.loss_e == float(len(ROW) - 1)
+
+
+def test_channels_draw_from_disjoint_streams():
     scenario = small_scenario("legacy")
-    lead = LeadFactory(scenario, Streams(3, 1)).create(0.0)
-    draw = vector_draw(scenario.pipeline.followup.contact_hours, Streams(3, 1).generator("followup.contact_hours"))
-    assert lead.contact_hours == draw(CHUNK)[0]
-    prep = vector_draw(scenario.pipeline.quote.prep_hours, Streams(3, 1).generator("quote.prep_hours"))
-    assert lead.prep_hours == prep(CHUNK)[0]
+    deal = scenario.market.segments["new"].deal_size
+    web = RowSource(scenario, Streams(5, 0), "lead.web", deal).rows(50)
+    referral = RowSource(scenario, Streams(5, 0), "lead.referral", deal).rows(50)
+    assert all(a != b for a, b in zip(web, referral, strict=True))
 
 
 def test_unused_distribution_gives_zero():
-    lead = LeadFactory(small_scenario("optimised"), Streams(3)).create(0.0)
-    assert lead.courier_out_days == 0.0  # e-signature has no courier
-    assert lead.courier_back_days == 0.0
+    scenario = small_scenario("optimised")
+    row = RowSource(scenario, Streams(3), "lead.web", scenario.market.segments["new"].deal_size).rows(1)[0]
+    values = dict(zip(ROW, row, strict=True))
+    assert values["courier_out_days"] == values["courier_back_days"] == 0.0  # e-signature has no courier
+    legacy = small_scenario("legacy")
+    row = RowSource(legacy, Streams(3), "lead.web", legacy.market.segments["new"].deal_size).rows(1)[0]
+    assert dict(zip(ROW, row, strict=True))["courier_out_days"] > 0.0
 
 
-# -- common random numbers ------------------------------------------------------------------------
-
-CRN_FIELDS = ("region", "channel", "segment", "deal_size", "qualify_u", "accept_u", "decision_days", "loss_e")
-
-
-def test_variants_see_the_same_leads():
-    n = 2 * CHUNK + 100
-    legacy = LeadFactory(small_scenario("legacy"), Streams(99, 4))
-    optimised = LeadFactory(small_scenario("optimised"), Streams(99, 4))
-    for i in range(n):
-        a, b = legacy.create(0.0), optimised.create(0.0)
-        assert [getattr(a, f) for f in CRN_FIELDS] == [getattr(b, f) for f in CRN_FIELDS], f"lead {i}"
+def test_single_rows_of_a_won_account_come_from_its_own_generator():
+    scenario = small_scenario("legacy")
+    deal = scenario.market.segments["existing"].deal_size
+    a = SingleRows(scenario, Streams(9).generator("account.web-4"), deal)
+    b = SingleRows(scenario, Streams(9).generator("account.web-4"), deal)
+    c = SingleRows(scenario, Streams(9).generator("account.web-5"), deal)
+    first = a.next()
+    assert first == b.next()
+    assert first != c.next()
+    assert a.next() != first  # the account's next request has new draws
 
 
-def test_variants_see_the_same_arrivals(tmp_path):
-    # End to end: the event log's assignment rows start at each lead's arrival.
-    def arrivals(pipeline: str) -> pd.DataFrame:
-        path = tmp_path / f"{pipeline}.csv"
-        sim.run(small_scenario(pipeline, days=21.0, warmup_days=0.0, drain_days=3.0), 8, 1, event_log=path)
-        log = pd.read_csv(path)
-        rows = log[log["activity"] == "assign_lead"].copy()
-        rows["lead"] = rows["lead_id"].str.split("-L").str[1].astype(int)  # lead_id "r1-L<n>" names the lead
-        rows = rows.sort_values("lead")
-        return rows[["lead_id", "start_time", "region", "channel", "segment"]].reset_index(drop=True)
+def test_initial_account_request_rows_are_column_wise_per_request_number():
+    # Request j of account i is row i of the stream set "accounts.request<j>", whatever the other
+    # accounts ask: it does not depend on how many requests came before from anyone.
+    scenario = small_scenario("legacy", accounts__initial=40)
+    streams = Streams(4, 1)
+    base = AccountBase(scenario, streams, {r: ["rep"] for r in scenario.market.regions}, end=24.0 * 400)
+    deal = scenario.market.segments["existing"].deal_size
+    for j in (0, 2):
+        expected = RowSource(scenario, Streams(4, 1), f"accounts.request{j}", deal).rows(40)
+        for i in (0, 17, 39):
+            assert base.initial_row(i, j) == expected[i]
 
-    legacy, optimised = arrivals("legacy"), arrivals("optimised")
-    n = min(len(legacy), len(optimised))
-    assert n > 500
-    pd.testing.assert_frame_equal(legacy.iloc[:n], optimised.iloc[:n])
+
+def test_initial_accounts_keep_their_attributes_when_the_base_grows():
+    # Regions and products are the first n draws of their streams: account i is the same with 40 or 80 accounts.
+    owners = {r: ["rep"] for r in ("north", "east", "south")}
+    small = AccountBase(small_scenario("legacy", accounts__initial=40), Streams(6), owners, end=24.0)
+    large = AccountBase(small_scenario("legacy", accounts__initial=80), Streams(6), owners, end=24.0)
+    for a, b in zip(small.accounts, large.accounts[:40], strict=True):
+        assert (a.id, a.region, a.product) == (b.id, b.region, b.product)
+
+
+def test_initial_repeat_requests_are_poisson_per_account():
+    # Gaps are exponential with mean 1 / rate: request counts over the horizon have mean and variance rate x T.
+    scenario = small_scenario("legacy", accounts__initial=2000, accounts__repeat_per_year=4.0)
+    end = 24.0 * 365.25
+    base = AccountBase(scenario, Streams(8), {r: ["rep"] for r in scenario.market.regions}, end=end)
+    counts = np.bincount([i for _, i, _ in base.schedule], minlength=2000)
+    assert counts.mean() == pytest.approx(4.0, abs=4 * np.sqrt(4.0 / 2000))
+    assert counts.var() == pytest.approx(4.0, rel=0.15)
+    times = [t for t, _, _ in base.schedule]
+    assert times == sorted(times)
+    assert times[-1] < end
+
+
+def test_categorical_maps_uniforms_to_share_intervals():
+    bounds, names = share_bounds({"a": 0.2, "b": 0.0, "c": 0.8})
+    assert names == ["a", "c"]
+    assert categorical(0.0, bounds, names) == "a"
+    assert categorical(0.1999, bounds, names) == "a"
+    assert categorical(0.2001, bounds, names) == "c"
+    assert categorical(0.99999, bounds, names) == "c"
+    u = Streams(2).generator("u").random(20_000)
+    share = np.mean([categorical(x, bounds, names) == "a" for x in u])
+    assert share == pytest.approx(0.2, abs=4 * np.sqrt(0.2 * 0.8 / 20_000))
