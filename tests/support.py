@@ -141,6 +141,26 @@ def mm1_wait(lam: float, mu: float) -> float:
     return rho / (mu - lam)
 
 
+def cobham_waits(rates: Sequence[float], means: Sequence[float], second_moments: Sequence[float]) -> list[float]:
+    """Mean wait in queue per class of the non-preemptive priority M/G/1 queue, class 0 served first.
+
+    ``W_k = W0 / ((1 - s_{k-1}) (1 - s_k))`` with ``s_k = sum_{i<=k} lambda_i E[S_i]`` and
+    ``W0 = sum_i lambda_i E[S_i^2] / 2``, the mean residual work found by an arrival (Cobham,
+    "Priority assignment in waiting line problems", Operations Research 2(1), 1954; Kleinrock,
+    *Queueing Systems* vol. 2, Wiley 1976, section 3.6). Needs ``sum_i lambda_i E[S_i] < 1``.
+    """
+    loads = [lam * m for lam, m in zip(rates, means, strict=True)]
+    if sum(loads) >= 1:
+        raise ValueError(f"needs a total load below 1 (got {sum(loads)})")
+    w0 = math.fsum(lam * m2 for lam, m2 in zip(rates, second_moments, strict=True)) / 2
+    waits = []
+    before = 0.0
+    for load in loads:
+        waits.append(w0 / ((1 - before) * (1 - before - load)))
+        before += load
+    return waits
+
+
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Sample mean and the two-sided Student-t ``level`` confidence interval ``(mean, low, high)``."""
     x = np.asarray(values, dtype=float)
