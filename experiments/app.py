@@ -243,6 +243,27 @@ def _interrupted(sweep: Sweep | None, *, main_done: bool) -> str:
     return f"interrupted: {progress.done} of {progress.total} replications are saved; {RESUME_HINT}"
 
 
+def _decomposition(plan: Plan, table: Any, results: dict[str, Any], output_dir: Path) -> dict[str, Any]:
+    """Per metric, the decomposition of the study's combined change into its parts (and a CSV of it)."""
+    parts = plan.experiment.report.decomposition
+    if parts is None or any(v not in results for v in [plan.variants[0].name, parts.together, *parts.parts]):
+        return {}
+    from analysis.attribution import decompose  # noqa: PLC0415
+
+    out = {
+        metric: decompose(
+            table, metric=metric, baseline=plan.variants[0].name, parts=parts.parts, together=parts.together
+        )
+        for metric in parts.metrics
+    }
+    rows = [frame.assign(metric=metric) for metric, frame in out.items()]
+    if rows:
+        import pandas as pd  # noqa: PLC0415
+
+        pd.concat(rows).to_csv(output_dir / "decomposition.csv", index=False)
+    return out
+
+
 def _analyse_and_finish(
     plan: Plan,
     outcome: SweepOutcome,
@@ -255,6 +276,7 @@ def _analyse_and_finish(
 ) -> Outcome:
     from analysis.compare import compare_to_baseline, replication_table, summarise  # noqa: PLC0415
     from analysis.selection import best_variant  # noqa: PLC0415
+    from experiments.caveats import calibration_of  # noqa: PLC0415
     from experiments.html_report import write_report_html  # noqa: PLC0415
     from experiments.outputs import write_outputs  # noqa: PLC0415
     from experiments.recording import parent_metrics  # noqa: PLC0415
@@ -285,7 +307,23 @@ def _analyse_and_finish(
         output_dir=output_dir,
     )
     failed = outcome.failed
-    lines = report_lines(plan, summary, comparison, selection, outcome, sensitivity=sensitivity)
+    decomposition = _decomposition(plan, table, results, output_dir)
+    calibrated = frozenset(
+        (v.name, metric)
+        for v in plan.variants
+        for metric in experiment.report.metrics
+        if calibration_of(v.config, metric) is not None
+    )
+    lines = report_lines(
+        plan,
+        summary,
+        comparison,
+        selection,
+        outcome,
+        sensitivity=sensitivity,
+        decomposition=decomposition,
+        calibrated=calibrated,
+    )
     report_html = write_report_html(
         plan,
         outcome,

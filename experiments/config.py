@@ -67,6 +67,22 @@ class TradeoffConfig:
 
 
 @dataclass(kw_only=True)
+class DecompositionConfig:
+    """A policy made of parts: each ``parts`` variant changes one part of the baseline, ``together`` all."""
+
+    together: str
+    parts: list[str]
+    metrics: list[str] = field(default_factory=lambda: ["revenue", "net_profit", "orders"])
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ConfigError("parts", "needs at least one variant")
+        for i, name in enumerate(self.metrics):
+            if name not in METRIC_NAMES:
+                raise ConfigError(f"metrics[{i}]", f"unknown metric {name!r}; allowed: {', '.join(METRIC_NAMES)}")
+
+
+@dataclass(kw_only=True)
 class ReportConfig:
     """What the comparison reports: headline metrics, the best variant, the trade-off."""
 
@@ -75,6 +91,7 @@ class ReportConfig:
     maximize: bool = True
     constraints: dict[str, BoundConfig] = field(default_factory=dict)
     tradeoff: TradeoffConfig | None = None
+    decomposition: DecompositionConfig | None = None  # where the change of ``together`` comes from
 
     def __post_init__(self) -> None:
         for i, name in enumerate(self.metrics):

@@ -31,7 +31,7 @@ WORKER_BASE_BYTES = 150 * 2**20
 RAY_BASE_BYTES = 500 * 2**20
 #: What the driver keeps per replication (a RunResult pickles to about 8.4 kB; objects in
 #: memory, MLflow steps and analysis tables take a few times that).
-DRIVER_BYTES_PER_REPLICATION = 40_000
+DRIVER_BYTES_PER_REPLICATION = 300_000  # a 26-week result with its monthly panel holds about 224 KB
 DAYS_PER_WEEK = 7.0
 
 

@@ -619,6 +619,7 @@ _PLOT_ORDER = (
     _SENSITIVITY,
     "Every replication",
     "Other plots",
+    "Monthly series",
 )
 
 
@@ -640,6 +641,11 @@ def _plot_caption(name: str) -> tuple[str, str]:
         return _SENSITIVITY, f"Sensitivity of {stem.removeprefix('tornado_')}: each parameter at both ends of its range"
     if stem.startswith("replications"):
         return _PLOT_ORDER[6], "Every replication's value per KPI and variant"
+    if stem.startswith("monthly"):
+        return _PLOT_ORDER[8], (
+            "Orders, revenue, first contacts within the SLA and rep utilisation per month: mean over replications"
+            " with 95% band; shaded: warm-up and drain"
+        )
     return _PLOT_ORDER[7], stem.replace("_", " ")
 
 

@@ -31,9 +31,19 @@ def pct(value: float) -> str:
 
 
 def summary_lines(
-    summary: pd.DataFrame, comparison: pd.DataFrame, *, baseline: str, metrics: Sequence[str], confidence: float = 0.95
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    *,
+    baseline: str,
+    metrics: Sequence[str],
+    confidence: float = 0.95,
+    calibrated: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[str]:
-    """Rows per metric: each variant's mean [CI], then each variant's change against the baseline."""
+    """Rows per metric: each variant's mean [CI], then each variant's change against the baseline.
+
+    A ``(variant, metric)`` in ``calibrated`` is marked with a dagger: the model's inputs were set
+    so that it matches an observed figure, so it is an input, not a prediction.
+    """
     variants = list(dict.fromkeys(summary["variant"]))
     others = [v for v in variants if v != baseline]
     s = summary.set_index(["variant", "metric"])
@@ -44,7 +54,8 @@ def summary_lines(
         row = [metric]
         for variant in variants:
             r = s.loc[(variant, metric)]
-            row.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
+            mark = " \u2020" if (variant, metric) in calibrated else ""
+            row.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]{mark}")
         for variant in others:
             if c is None or (variant, metric) not in c.index:
                 row.append("")
@@ -58,6 +69,38 @@ def summary_lines(
     lines.append(
         f"mean [{confidence:.0%} CI] over replications; changes are paired by replication (common random numbers)"
     )
+    if calibrated:
+        lines.append(
+            "\u2020 calibrated: inputs set so the model reproduces an observed figure (docs/calibration.md);"
+            " every other figure is a prediction of the modelled mechanisms"
+        )
+    return lines
+
+
+def decomposition_lines(decomposition: dict[str, pd.DataFrame], *, baseline: str, together: str) -> list[str]:
+    """Where the change of ``together`` against ``baseline`` comes from: each part alone, all, interaction."""
+    if not decomposition:
+        return []
+    metrics = list(decomposition)
+    header = ["change vs " + baseline, *metrics]
+    terms = list(decomposition[metrics[0]]["term"])
+    rows = [header]
+    for term in terms:
+        label = together if term == "together" else term
+        row = [label]
+        for metric in metrics:
+            r = decomposition[metric].set_index("term").loc[term]
+            share = f" ({r['share']:.0%})" if math.isfinite(r["share"]) and term not in ("together",) else ""
+            row.append(f"{fmt(r['diff'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]{share}")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["", f"Where the change comes from ({together} = all parts; each part alone on {baseline}):"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(3, "  ".join("-" * w for w in widths))
+    lines.append(
+        "mean change [95% CI], paired by replication; (share of the combined change); interaction = what the"
+        " parts add only in combination"
+    )
     return lines
 
 
@@ -69,6 +112,8 @@ def report_lines(
     outcome: Any,
     *,
     sensitivity: pd.DataFrame | None = None,
+    decomposition: dict[str, pd.DataFrame] | None = None,
+    calibrated: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[str]:
     """The report printed at the end of a run and stored on the parent run."""
     experiment = plan.experiment
@@ -78,8 +123,21 @@ def report_lines(
     reps = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}" if sizes else "0"
     lines = [f"{experiment.name}: {len(runs)} variants x {reps} replications, baseline {baseline}"]
     ok = summary[summary["variant"].isin([n for n, r in runs.items() if r.error is None])]
-    if len(runs) <= 3:
-        lines += summary_lines(ok, comparison, baseline=baseline, metrics=experiment.report.metrics)
+    parts = experiment.report.decomposition
+    if parts is not None and not decomposition:
+        absent = [v for v in [parts.together, *parts.parts] if v not in runs]
+        lines.append(f"(decomposition skipped: variant(s) {', '.join(absent) or 'failed'} not in this study)")
+    if parts is not None and decomposition:
+        pair = ok[ok["variant"].isin([baseline, parts.together])]
+        lines += summary_lines(
+            pair, comparison, baseline=baseline, metrics=experiment.report.metrics, calibrated=calibrated
+        )
+        lines += decomposition_lines(decomposition, baseline=baseline, together=parts.together)
+        lines += ["", *sweep_lines(plan, ok, comparison, selection)]
+    elif len(runs) <= 3:
+        lines += summary_lines(
+            ok, comparison, baseline=baseline, metrics=experiment.report.metrics, calibrated=calibrated
+        )
     else:
         lines += sweep_lines(plan, ok, comparison, selection)
     if experiment.adaptive.enabled:
@@ -117,7 +175,11 @@ def parent_note(
     metrics = list(dict.fromkeys([report.objective, *report.metrics]))
     head = [decision_line(selection, comparison, baseline=baseline), ""]
     variants = [v for v in dict.fromkeys(summary["variant"]) if v != baseline]
-    if len(variants) <= 2:
+    if report.decomposition is not None and report.decomposition.together in variants:
+        head += kpi_table(
+            summary, comparison, baseline=baseline, variants=[report.decomposition.together], metrics=metrics
+        )
+    elif len(variants) <= 2:
         head += kpi_table(summary, comparison, baseline=baseline, variants=variants, metrics=metrics)
     else:
         head += ranking_table(summary, comparison, selection, baseline=baseline, objective=report.objective)

@@ -245,12 +245,12 @@ class PipelineConfig:
     contract: ContractConfig
     erp: ErpConfig
 
-    def options(self) -> list[str]:
-        """The stage options in use, as ``stage.policy`` (keys of economics.running_costs)."""
-        return [
-            f"assignment.{self.assignment.policy}",
-            f"quote.{self.quote.policy}",
-            f"approval.{self.approval.policy}",
-            f"contract.{self.contract.policy}",
-            f"erp.{self.erp.policy}",
-        ]
+    def options(self) -> dict[str, str]:
+        """The option in use per stage (the keys of economics.running_costs)."""
+        return {
+            "assignment": self.assignment.policy,
+            "quote": self.quote.policy,
+            "approval": self.approval.policy,
+            "contract": self.contract.policy,
+            "erp": self.erp.policy,
+        }

@@ -98,14 +98,14 @@ class RunningCost:
 class EconomicsConfig:
     """Costs that turn volumes into money (placeholders: set them from your P&L).
 
-    ``running_costs`` is keyed by ``<stage>.<policy>`` (e.g. ``quote.template``): a pipeline
-    pays for the options it uses.
+    ``running_costs`` is keyed by stage, then policy (``running_costs.quote.template``): a
+    pipeline pays for the options it uses.
     """
 
     rep_cost_per_week: float  # loaded cost of one rep
     manager_cost_per_week: float
     sales_ops_cost_per_week: float
-    running_costs: dict[str, RunningCost]
+    running_costs: dict[str, dict[str, RunningCost]]
 
     def __post_init__(self) -> None:
         checks.non_negative("rep_cost_per_week", self.rep_cost_per_week)
@@ -121,13 +121,13 @@ class EconomicsConfig:
         )
         return weekly * weeks
 
-    def running_cost(self, options: list[str], team: TeamConfig, weeks: float) -> float:
-        """Cost of running the pipeline ``options`` (``stage.policy``) for ``team`` over ``weeks``."""
+    def running_cost(self, options: dict[str, str], team: TeamConfig, weeks: float) -> float:
+        """Cost of running the pipeline ``options`` (stage -> policy) for ``team`` over ``weeks``."""
         seats = sum(team.reps.values()) + team.managers + team.sales_ops
         months = weeks * 7.0 / (365.25 / 12.0)
         total = 0.0
-        for option in options:
-            cost = self.running_costs.get(option)
+        for stage, policy in options.items():
+            cost = self.running_costs.get(stage, {}).get(policy)
             if cost is not None:
                 total += (cost.per_seat_month * seats + cost.per_month) * months
         return total

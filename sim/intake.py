@@ -89,6 +89,7 @@ class Intake:
         lead.region = categorical(lead.region_u, *world.region_bounds)
         lead.product = categorical(lead.product_u, *world.product_bounds)
         self._price(lead, world.channel_qualify[channel])
+        lead.needed = attempts_to_reach(lead.contact_u, self._contact_prob)
         self._rec.arrive(lead)
         if self._batch_times is not None:
             self._collect(lead)
@@ -120,7 +121,10 @@ class Intake:
         lead.contact_u = 1.0  # the customer asked: the first call reaches them (u = 1 needs one attempt)
         self._price(lead, self._account_qualify)
         account.requests += 1
-        self._rec.arrive(lead)
+        rec = self._rec
+        rec.arrive(lead)
+        if rec.log is not None:
+            rec.log(lead, "assign_lead", "account_owner", t, t)
         self._followup(lead, t)
         self._attempt(lead, account.owner, 1)
 
@@ -183,11 +187,9 @@ class Intake:
     # -- contact attempts ---------------------------------------------------------------------
     def _attempt(self, lead: Lead, rep: Worker | None, attempt: int) -> None:
         """Queue call attempt ``attempt`` with ``rep`` (or the region's pool when ``rep`` is None)."""
-        reaches = attempts_to_reach(lead.contact_u, self._contact_prob) == attempt
-        hours = lead.contact_hours if reaches else lead.attempt_hours
+        hours = lead.contact_hours if lead.needed == attempt else lead.attempt_hours
         task = self.world.task(FIRST_CONTACT, hours, lead, self._attempted, lead.arrived)
         lead.rep = rep
-        task.since = lead.arrived
         if rep is None:
             self.world.pools[lead.region].submit(task)
         else:
@@ -199,12 +201,13 @@ class Intake:
         rec = self._rec
         log = rec.log
         rep = self._worker_of(task)
+        pooled = lead.rep is None  # a pooled lead's next attempt goes back to the pool
+        lead.rep = rep
         start = task.started
         if lead.attempt == 1:
             timely = start <= self._calendar.add_working_time(lead.arrived, self._sla)
             rec.first_attempt(lead, start - lead.arrived, timely, start)
-        reached = attempts_to_reach(lead.contact_u, self._contact_prob) == lead.attempt
-        if not reached:
+        if lead.needed != lead.attempt:
             if log is not None:
                 log(lead, "call_attempt", rep.name, start, now)
             if lead.attempt >= self._max_attempts:
@@ -215,10 +218,9 @@ class Intake:
                 return
             due = rep.calendar.add_working_time(now, self._retry_gap)
             nxt = lead.attempt + 1
-            target = rep if lead.rep is not None else None
+            target = None if pooled else rep
             self._env.timeout(due - now).callbacks.append(lambda _e: self._attempt(lead, target, nxt))
             return
-        lead.rep = rep
         response = start - lead.arrived
         rec.contacted(lead, response, start)
         state = rep.state

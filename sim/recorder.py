@@ -156,6 +156,7 @@ class Recorder:
         """The first call attempt, ``response_hours`` after arrival (within the SLA or not)."""
         if timely:
             self.panel.add(now, lead.panel_key, P_IN_SLA)
+            self._credit(lead, now, P_IN_SLA)
         self.panel.observe(now, lead.panel_key, M_RESPONSE, response_hours)
         if lead.cohort:
             self.first_response.add(response_hours)
@@ -164,6 +165,7 @@ class Recorder:
     def contacted(self, lead: Lead, response_hours: float, now: float) -> None:
         """The lead was reached ``response_hours`` after arrival."""
         self.panel.add(now, lead.panel_key, P_CONTACTED)
+        self._credit(lead, now, P_CONTACTED)
         if lead.cohort:
             self.funnel[CONTACTED] += 1
             self.response.add(response_hours)
@@ -172,6 +174,7 @@ class Recorder:
         """``lead`` reached ``funnel_step`` (qualified, accepted)."""
         if funnel_step == QUALIFIED:
             self.panel.add(now, lead.panel_key, P_QUALIFIED)
+            self._credit(lead, now, P_QUALIFIED)
         if lead.cohort:
             self.funnel[funnel_step] += 1
 
@@ -187,6 +190,7 @@ class Recorder:
     def quote_sent(self, lead: Lead, turnaround_hours: float, now: float) -> None:
         """The approved quote went to the customer."""
         self.panel.add(now, lead.panel_key, P_QUOTES)
+        self._credit(lead, now, P_QUOTES)
         if lead.cohort:
             self.funnel[QUOTED] += 1
             self.turnaround.add(turnaround_hours)
@@ -194,6 +198,7 @@ class Recorder:
     def signed(self, lead: Lead, contract_days: float, now: float) -> None:
         """The contract was countersigned ``contract_days`` after acceptance."""
         self.panel.add(now, lead.panel_key, P_WINS)
+        self._credit(lead, now, P_WINS)
         self.panel.observe(now, lead.panel_key, M_CONTRACT, contract_days)
         if lead.cohort:
             self.funnel[SIGNED] += 1
@@ -209,6 +214,11 @@ class Recorder:
         panel.add(now, key, P_REVENUE, lead.deal_size)
         panel.add(now, key, P_PROFIT, profit)
         panel.observe(now, key, M_LEAD_TO_ORDER, days)
+        rep = lead.rep
+        if rep is not None:
+            panel.credit(now, rep.index, P_ORDERS)
+            panel.credit(now, rep.index, P_REVENUE, lead.deal_size)
+            panel.credit(now, rep.index, P_PROFIT, profit)
         if lead.cohort:
             self.funnel[ORDERED] += 1
             self.revenue += lead.deal_size
@@ -216,6 +226,11 @@ class Recorder:
             self.order_entry.add(entry_hours)
             self.lead_to_order.add(days)
         self.close(lead, WON)
+
+    def _credit(self, lead: Lead, now: float, field: int) -> None:
+        rep = lead.rep
+        if rep is not None:
+            self.panel.credit(now, rep.index, field)
 
     def on_work(self, worker: Worker, task: Task, start: float, hours: float) -> None:
         """``worker`` did ``hours`` of ``task`` from ``start``."""

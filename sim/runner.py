@@ -107,6 +107,9 @@ def _availability(world: World, t0: float, t1: float) -> tuple[float, float]:
     rep_total = manager_total = 0.0
     people = [(rep, rep.state.days_off, True) for rep in world.reps]  # type: ignore[attr-defined]
     people += [(m, _days_out(m, world), False) for m in world.managers]
+    for clerk in world.clerks:
+        for p, (a, b) in enumerate(bounds):
+            panel.available(clerk.index, p, organisation.working_hours_between(a, b))
     for person, off, is_rep in people:
         for p, (a, b) in enumerate(bounds):
             office = organisation.working_hours_between(a, b)

@@ -11,13 +11,27 @@ import pytest
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
-#: Small but complete settings for experiments in tests (minutes of work become seconds).
+#: The default study's one-stage variants (its decomposition); tests compare legacy and optimised only.
+ONE_STAGE = ("crm_assignment", "quote_templates", "online_approval", "esign", "erp_sync")
+
+#: The default study cut to legacy vs optimised (only valid for the default study).
+TWO_VARIANTS = (*(f"~experiment.variants.{name}" for name in ONE_STAGE), "experiment.report.decomposition=null")
+
+#: Small but complete settings for experiments in tests (minutes of work become seconds): the
+#: default study cut to legacy vs optimised.
 SMALL = (
     "experiment.replications=3",
     "horizon.days=63",
     "horizon.warmup_days=14",
     "horizon.drain_days=30",
+    *TWO_VARIANTS,
 )
+
+
+def small_args(*overrides: str) -> list[str]:
+    """SMALL plus ``overrides``; the cut to two variants only when no other study is chosen."""
+    other_study = any(o.lstrip("+").startswith("experiment=") for o in overrides)
+    return [*(o for o in SMALL if not (other_study and o in TWO_VARIANTS)), *overrides]
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +70,7 @@ def small_plan(*overrides: str):
     from experiments.compose import compose_config
 
     tracked = any(o.startswith("tracking.uri=") for o in overrides)
-    every = [*SMALL, f"tracking.enabled={str(tracked).lower()}", *overrides]
+    every = small_args(f"tracking.enabled={str(tracked).lower()}", *overrides)
     return plan(compose_config(every), every)
 
 

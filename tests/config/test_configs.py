@@ -34,28 +34,42 @@ def test_every_option_composes_and_validates(group: str, option: str):
         assert variants[0].name == experiment.baseline
 
 
-def test_default_experiment_is_legacy_vs_optimised():
+STAGES = ("assignment", "quote", "approval", "contract", "erp")
+
+
+def test_default_experiment_is_legacy_vs_optimised_one_stage_at_a_time_and_together():
     experiment = experiment_of(compose_config())
     assert experiment.name == "cycle-time-gains"
     assert experiment.baseline == "legacy"
     assert experiment.replications >= 20
-    variants = compose_variants(experiment, [])
-    policies = {v.name: (v.scenario.pipeline.approval.policy, v.scenario.pipeline.contract.policy) for v in variants}
-    assert policies == {"legacy": ("window", "paper"), "optimised": ("online", "esign")}
+    variants = {v.name: v.scenario.pipeline for v in compose_variants(experiment, [])}
+    assert (variants["legacy"].approval.policy, variants["legacy"].contract.policy) == ("window", "paper")
+    assert (variants["optimised"].approval.policy, variants["optimised"].contract.policy) == ("online", "esign")
+    decomposition = experiment.report.decomposition
+    assert decomposition is not None
+    assert decomposition.together == "optimised"
+    assert set(decomposition.parts) == set(variants) - {"legacy", "optimised"}
+    for name in decomposition.parts:  # each part is legacy with exactly one stage switched to optimised's
+        changed = [s for s in STAGES if getattr(variants[name], s) != getattr(variants["legacy"], s)]
+        assert len(changed) == 1, (name, changed)
+        assert getattr(variants[name], changed[0]) == getattr(variants["optimised"], changed[0])
 
 
 def test_variants_share_everything_but_the_pipeline():
-    legacy, optimised = compose_variants(experiment_of(compose_config()), [])
-    for section in ("calendar", "market", "team", "behaviour", "horizon", "kpi"):
-        assert legacy.config[section] == optimised.config[section], section
-    assert legacy.config["pipeline"] != optimised.config["pipeline"]
+    variants = compose_variants(experiment_of(compose_config()), [])
+    legacy = variants[0]
+    for other in variants[1:]:
+        for section in ("calendar", "market", "accounts", "products", "team", "behaviour", "horizon", "kpi"):
+            assert legacy.config[section] == other.config[section], (other.name, section)
+        assert legacy.config["pipeline"] != other.config["pipeline"]
 
 
 def test_user_overrides_apply_to_every_variant_and_variant_overrides_win():
     experiment = experiment_of(compose_config())
     variants = compose_variants(experiment, ["market.leads_per_week=123", "pipeline=optimised"])
     assert {v.scenario.market.leads_per_week for v in variants} == {123.0}
-    assert [v.scenario.pipeline.name for v in variants] == ["legacy", "optimised"]
+    assert [v.scenario.pipeline.name for v in variants] == ["legacy"] * 6 + ["optimised"]  # one-stage: legacy
+    assert [v.scenario.pipeline.name for v in variants] == ["legacy"] * 6 + ["optimised"]
 
 
 def test_scenario_round_trips_through_plain_data():

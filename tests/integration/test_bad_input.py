@@ -21,7 +21,7 @@ import pytest
 
 from experiments.config import TrackingConfig
 from experiments.tracking import open_tracker
-from tests.conftest import SMALL, mlflow_runs
+from tests.conftest import mlflow_runs, small_args
 
 SALESBOOST = str(Path(sys.executable).with_name("salesboost"))
 
@@ -300,7 +300,7 @@ def test_bad_setting_fails_before_any_run_in_process(
     overrides, env, out = resolve_case(case, places, tmp_path / "out")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    every = [f"++{o}" if o.startswith(_OPEN_DICTS) else o for o in [*SMALL, f"tracking.uri={store}", *overrides]]
+    every = [f"++{o}" if o.startswith(_OPEN_DICTS) else o for o in small_args(f"tracking.uri={store}", *overrides)]
     started = time.monotonic()
     with pytest.raises(Exception) as caught:  # noqa: PT011 - any error; what matters is how it is described
         check_plan(plan(compose_config(every), every), out)
@@ -318,7 +318,7 @@ def test_bad_setting_fails_before_any_run_in_process(
 def test_bad_setting_fails_before_any_run_in_the_command(case: str, store: str, places: dict[str, str], tmp_path: Path):
     overrides, extra_env, out = resolve_case(case, places, tmp_path / "out")
     fragments = [*PREFLIGHT_CASES[case][1], *COMMAND_FRAGMENTS.get(case, [])]
-    _fails_with_one_line([*SMALL, f"tracking.uri={store}", *overrides, f"hydra.run.dir={out}"], extra_env, fragments)
+    _fails_with_one_line(small_args(f"tracking.uri={store}", *overrides, f"hydra.run.dir={out}"), extra_env, fragments)
     assert all_runs(store) == []
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from experiments.paths import REPO_ROOT
-from tests.conftest import SMALL, mlflow_runs
+from tests.conftest import mlflow_runs, small_args
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 SALESBOOST = str(Path(sys.executable).with_name("salesboost"))
@@ -220,7 +220,7 @@ def test_faster_approval_example_runs_end_to_end(example_dir: Path, tmp_path: Pa
     done = run_salesboost(
         "experiment=faster_approval",
         searchpath(example_dir),
-        *SMALL,
+        *small_args("experiment=faster_approval"),
         "experiment.replications=2",
         "experiment.cache=false",
         "ray.num_cpus=1",

@@ -25,54 +25,62 @@ HORIZON = {"days": 56.0, "warmup_days": 14.0, "drain_days": 30.0}
 
 def test_regression_default_legacy_seed():
     scenario = small_scenario("legacy", **HORIZON)
-    assert scenario.config_hash() == "95409afe44998298", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "14004735d59ec0eb", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1430.0,
-        "orders": 61.0,
-        "revenue": 913866.7968780064,
-        "win_rate": 0.3719512195121951,
-        "first_response_hours_mean": 23.835738908082302,
-        "quote_approval_hours_mean": 26.86634703393468,
-        "contract_cycle_days_mean": 7.106167725286118,
-        "lead_to_order_days_mean": 15.01474733005476,
-        "rep_utilisation": 0.44759634468979737,
-        "open_deals_mean": 34.125482625482626,
+        "leads": 1470.0,
+        "orders": 42.0,
+        "revenue": 648411.5688169178,
+        "win_rate": 0.25149700598802394,
+        "first_response_hours_mean": 41.13473008551824,
+        "quote_approval_hours_mean": 21.007578320683006,
+        "contract_cycle_days_mean": 6.572821553797501,
+        "lead_to_order_days_mean": 17.772304162478587,
+        "rep_utilisation": 0.8894471175256645,
+        "open_deals_mean": 36.32239382239382,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
-    assert result.outcomes == {"unqualified": 1266, "declined": 90, "lost_to_competitor": 13, "won": 61, "in_flight": 0}
-    assert result.funnel == {
-        "leads": 1430,
-        "contacted": 1430,
-        "qualified": 164,
-        "quoted": 163,
-        "accepted": 66,
-        "signed": 61,
-        "ordered": 61,
+    assert result.outcomes == {
+        "not_contacted": 83,
+        "unqualified": 1217,
+        "declined": 105,
+        "lost_to_competitor": 20,
+        "won": 42,
+        "in_flight": 3,
     }
-    assert result.leads_simulated == 2976
+    assert result.funnel == {
+        "leads": 1470,
+        "contacted": 1387,
+        "qualified": 170,
+        "quoted": 162,
+        "accepted": 47,
+        "signed": 43,
+        "ordered": 42,
+    }
+    assert result.leads_simulated == 2943
 
 
 def test_regression_default_optimised_seed():
     scenario = small_scenario("optimised", **HORIZON)
-    assert scenario.config_hash() == "8a1a203a5e95b1c4", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "c4c2a8d156ee1e16", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1430.0,
-        "orders": 201.0,
-        "revenue": 3103856.0615395876,
-        "win_rate": 0.4110429447852761,
-        "first_response_hours_mean": 6.337313542376692,
-        "quote_approval_hours_mean": 1.7079416203010038,
-        "escalation_rate": 0.30426356589147285,
-        "contract_cycle_days_mean": 3.2441913582059954,
-        "lead_to_order_days_mean": 7.927844183758596,
+        "leads": 1474.0,
+        "orders": 79.0,
+        "revenue": 1245653.5231328204,
+        "win_rate": 0.30739299610894943,
+        "first_response_hours_mean": 11.132392564118572,
+        "quote_approval_hours_mean": 0.47884227874638224,
+        "escalation_rate": 0.014652014652014652,
+        "contract_cycle_days_mean": 2.9843668616413104,
+        "lead_to_order_days_mean": 9.781253667075633,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {
-        "unqualified": 941,
-        "declined": 257,
-        "lost_to_competitor": 31,
-        "won": 201,
-        "in_flight": 0,
+        "not_contacted": 83,
+        "unqualified": 1133,
+        "declined": 149,
+        "lost_to_competitor": 29,
+        "won": 79,
+        "in_flight": 1,
     }

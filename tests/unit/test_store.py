@@ -57,7 +57,7 @@ def test_round_trip_gives_the_same_result(tmp_path, result):
     assert data["schema"] == SCHEMA_VERSION
     assert data["model_version"] == model_version()
     assert data["config_hash"] == result.scenario.config_hash()
-    assert path.stat().st_size < 20_000
+    assert path.stat().st_size < 100_000  # the monthly panel: about 30 KB for a 4-week run
 
 
 def test_non_finite_values_round_trip(result):
