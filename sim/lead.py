@@ -231,7 +231,7 @@ def _filler() -> Callable[[Lead, tuple[float, ...]], None]:
     """
     targets = ", ".join(f"lead.{name}" for name in ROW)
     namespace: dict[str, Any] = {}
-    exec(f"def fill(lead, row):\n    {targets} = row\n", namespace)  # noqa: S102
+    exec(f"def fill(lead, row):\n    {targets} = row\n", namespace)
     fill: Callable[[Lead, tuple[float, ...]], None] = namespace["fill"]
     return fill
 
