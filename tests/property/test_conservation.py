@@ -1,8 +1,11 @@
 """Invariants of any run, over random small scenarios (hypothesis).
 
-Conservation: every cohort lead ends in exactly one outcome or is still in flight. The funnel
-only narrows. Rates are shares, durations are non-negative, and a run is a pure function of
-(scenario, seed, replication).
+Conservation per entity: every cohort lead ends in exactly one outcome (``not_contacted``
+first) or is still in flight, counted again independently from the event log; every order
+belongs to one account (an initial one, or the new account a prospect's first order creates).
+The funnel only narrows; the monthly panel adds up to the run's totals; no rep works more
+hours in a month than the calendar gives. Rates are shares, durations are non-negative, and
+a run is a pure function of (scenario, seed, replication).
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
 from salesboost import FUNNEL, METRIC_NAMES, OUTCOMES, RunResult, Scenario
-from tests.support import sections
+from salesboost.histogram import bin_edges
+from tests.support import mmc_sections, sections, small_scenario
 
 RATES = (
     "win_rate",
     "lead_conversion_rate",
     "qualification_rate",
     "competitor_loss_rate",
-    "followup_timeliness",
+    # "followup_timeliness" is checked by test_followup_timeliness_is_a_share_of_first_attempts until
+    # its bug is fixed (bugs.md 12:10); put it back here then.
     "approval_sla_breach_rate",
     "quote_rework_rate",
     "escalation_rate",
@@ -34,6 +40,16 @@ RATES = (
 DURATIONS = tuple(name for name in METRIC_NAMES if "_hours_" in name or "_days_" in name)
 
 probabilities = st.floats(0.0, 1.0)
+WORK_POLICIES = (
+    {"kind": "fifo"},
+    {"kind": "oldest_first"},
+    {"kind": "expected_value", "account_value_per_hour": 200.0, "admin_value_per_hour": 20.0},
+    {"kind": "priority", "kind_ranks": {"quote": 0, "first_contact": 1}, "channel_ranks": {"referral": 0}},
+)
+#: A task is credited whole to the month it starts in, so a month's busy hours may exceed its
+#: working hours by the tail of the last task started in it (a manual quote of product B by a
+#: slow rep runs to ~20 h at the lognormal's far tail).
+SPILL_HOURS = 24.0
 below_one = st.floats(0.0, 0.9)
 
 
@@ -52,7 +68,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     team["managers"] = draw(st.integers(1, 3))
     team["sales_ops"] = draw(st.integers(1, 2))
     team["manager_away_prob"] = draw(below_one)
-    market["leads_per_week"] = draw(st.floats(5.0, 400.0))
+    market["leads_per_week"] = draw(st.floats(5.0, 250.0))
+    data["accounts"]["initial"] = draw(st.integers(0, 400))
+    data["accounts"]["repeat_per_year"] = draw(st.sampled_from([0.0, 2.0, 6.0]))
+    data["behaviour"]["contact_prob"] = draw(st.floats(0.2, 1.0))
+    data["team"]["work_policy"] = draw(st.sampled_from(WORK_POLICIES))
     for channel in market["channels"].values():
         channel["qualify_prob"] = draw(probabilities)
     for segment in market["segments"].values():
@@ -60,7 +80,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     pipe["quote"]["rework_prob"] = draw(below_one)
     pipe["contract"]["revision_prob"] = draw(below_one)
     pipe["erp"]["error_prob"] = draw(below_one)
-    pipe["assignment"]["rule"] = draw(st.sampled_from(["round_robin", "least_loaded"]))
+    pipe["assignment"]["rule"] = draw(st.sampled_from(["round_robin", "least_loaded", "pooled"]))
     data["behaviour"]["loss_hazard_per_day"] = draw(st.sampled_from([0.0, 0.01, 0.2, 2.0]))
     data["behaviour"]["speed_to_lead"]["beta"] = draw(st.floats(0.0, 1.7))
     days = draw(st.floats(10.0, 40.0))
@@ -72,7 +92,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario.from_dict(data)
 
 
-PROPERTY_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check_invariants(result: RunResult) -> None:
@@ -90,7 +110,11 @@ def _check_invariants(result: RunResult) -> None:
     assert 0 <= funnel["contacted"] - funnel["qualified"] - outcomes["unqualified"] <= outcomes["in_flight"]
     assert outcomes["declined"] + outcomes["lost_to_competitor"] + outcomes["won"] <= funnel["qualified"]
     assert outcomes["declined"] <= funnel["quoted"] - funnel["accepted"]
-    assert result.histograms["first_response_hours"].total == funnel["contacted"]
+    # first_response counts first attempts: every contacted lead had one, and so did every lead
+    # that was never reached (its attempts ran out); in-flight leads may or may not have.
+    attempted = result.histograms["first_response_hours"].total
+    assert funnel["contacted"] <= attempted <= funnel["contacted"] + outcomes["not_contacted"] + outcomes["in_flight"]
+    assert outcomes["not_contacted"] <= funnel["leads"] - funnel["contacted"]
     assert result.histograms["lead_to_order_days"].total == funnel["ordered"]
     assert set(metrics) == set(METRIC_NAMES)
     for name in RATES:
@@ -106,6 +130,36 @@ def _check_invariants(result: RunResult) -> None:
         assert stats["wip_mean"] >= 0.0 or math.isnan(stats["wip_mean"]), stage
         assert stats["visits_per_hour"] >= 0.0, stage
         assert stats["visit_hours_mean"] >= 0.0 or math.isnan(stats["visit_hours_mean"]), stage
+    _check_panel(result)
+
+
+#: Panel pipeline field -> the run's funnel step it counts (cohort rows only).
+PANEL_FUNNEL = {
+    "leads": "leads",
+    "contacted": "contacted",
+    "qualified": "qualified",
+    "quotes": "quoted",
+    "wins": "signed",
+    "orders": "ordered",
+}
+
+
+def _check_panel(result: RunResult) -> None:
+    """The monthly panel adds up to the run's totals; reps work no more than their calendars allow."""
+    pipeline = pd.DataFrame(result.panels["pipeline"].columns)
+    cohort = pipeline[pipeline["cohort"].astype(bool)]
+    for field, step in PANEL_FUNNEL.items():
+        assert int(cohort[field].sum()) == result.funnel[step], field
+    assert float(cohort["revenue"].sum()) == pytest.approx(result.metrics["revenue"], rel=1e-9, abs=1e-6)
+    assert float(cohort["gross_profit"].sum()) == pytest.approx(result.metrics["gross_profit"], rel=1e-9, abs=1e-6)
+    assert int(pipeline["leads"].sum()) == result.leads_simulated
+    workers = pd.DataFrame(result.panels["workers"].columns)
+    reps = workers[workers["role"] == "rep"]
+    assert (reps["busy_hours"] >= 0).all()
+    excess = reps["busy_hours"] - reps["available_hours"]
+    assert excess.max() <= SPILL_HOURS, reps.loc[excess.idxmax()].to_dict()
+    per_rep = reps.groupby("worker")[["busy_hours", "available_hours"]].sum()
+    assert (per_rep["busy_hours"] <= per_rep["available_hours"] + SPILL_HOURS).all(), per_rep
 
 
 @PROPERTY_SETTINGS
@@ -116,11 +170,29 @@ def test_conservation_and_bounds(scenario, seed, replication):
 
 #: Event-log activity that ends a lead, per outcome.
 TERMINAL = {
+    "not_contacted": "not_contacted",
     "disqualify_lead": "unqualified",
     "quote_declined": "declined",
     "lost_to_competitor": "lost_to_competitor",
     "order_booked": "won",
 }
+
+
+def _read_log(path: Path, scenario: Scenario) -> pd.DataFrame:
+    """The event log with short column names and clock-hour times."""
+    log = pd.read_parquet(path)  # pm4py's keys
+    origin = pd.Timestamp(scenario.calendar.start_date, tz="UTC")
+    hours = pd.Timedelta(hours=1)
+    return pd.DataFrame(
+        {
+            "case_id": log["case:concept:name"],
+            "lead_id": log["lead_id"],
+            "channel": log["channel"],
+            "activity": log["concept:name"],
+            "start": (log["start_timestamp"] - origin) / hours,
+            "end": (log["time:timestamp"] - origin) / hours,
+        }
+    )
 
 
 @PROPERTY_SETTINGS
@@ -135,20 +207,102 @@ def test_outcomes_match_an_independent_count_from_the_event_log(scenario, seed, 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "log.parquet"
         result = sim.run(scenario, seed, replication, event_log=path)
-        log = pd.read_parquet(path)  # pm4py's keys
-    log = log.rename(columns={"case:concept:name": "case_id", "concept:name": "activity", "start_timestamp": "start"})
+        log = _read_log(path, scenario)
     horizon = scenario.horizon
-    origin = pd.Timestamp(scenario.calendar.start_date, tz="UTC")
-    arrivals = log.loc[log["activity"] == "assign_lead"].set_index("case_id")["start"]
-    arrived_hours = (arrivals - origin) / pd.Timedelta(hours=1)
-    cohort = set(arrived_hours[(arrived_hours >= horizon.warmup_days * 24) & (arrived_hours < horizon.days * 24)].index)
+    arrived = log.loc[log["activity"] == "assign_lead"].set_index("case_id")["start"]
+    assert arrived.index.is_unique
+    assert set(arrived.index) == set(log["case_id"]), "a case without its arrival"
+    cohort = set(arrived[(arrived >= horizon.warmup_days * 24) & (arrived < horizon.days * 24)].index)
+    # A lead still waiting for the daily batch when the run stops has no row yet.
+    assert len(cohort) <= result.funnel["leads"]
     ends = log.loc[log["activity"].isin(list(TERMINAL)) & log["case_id"].isin(cohort)]
     assert ends["case_id"].is_unique, "a lead reached two terminal states"
     counted = ends["activity"].map(TERMINAL).value_counts().to_dict()
     for outcome in TERMINAL.values():
         assert result.outcomes[outcome] == counted.get(outcome, 0), outcome
-    assert len(cohort) == result.funnel["contacted"]
     assert result.outcomes["in_flight"] == result.funnel["leads"] - len(ends)
+    assert result.funnel["leads"] - len(cohort) <= result.outcomes["in_flight"]
+    last = log.groupby("case_id")["end"].max()
+    end_rows = ends.set_index("case_id")["end"]
+    assert (last[end_rows.index] <= end_rows + 1e-9).all(), "a case has work after its terminal row"
+
+
+def _account_of(lead_id: str, channel: str) -> str:
+    """The account a lead belongs to: its source for an account's request (``r0-A00042-3`` -> ``A00042``)."""
+    source = lead_id.split("-", 1)[1]  # drop the replication
+    return source.rsplit("-", 1)[0] if channel == "account" else source
+
+
+@pytest.mark.parametrize("pipeline", ["legacy", "optimised"])
+def test_every_order_belongs_to_one_account(pipeline, tmp_path):
+    """Orders of account requests go to an account that existed when the request was worked.
+
+    A prospect's first order creates the account named after the prospect (``web-17``); its
+    requests are ``web-17-0``, ``web-17-1``... An initial account is ``A00000`` to ``A<n-1>``.
+    """
+    data = sections(f"pipeline={pipeline}")
+    data["horizon"] = {"days": 120.0, "warmup_days": 0.0, "drain_days": 30.0}
+    data["accounts"]["initial"] = 300
+    data["accounts"]["repeat_per_year"] = 12.0  # won prospects come back within the run
+    scenario = Scenario.from_dict(data)
+    path = tmp_path / "log.parquet"
+    result = sim.run(scenario, 4, 0, event_log=path)
+    log = _read_log(path, scenario)
+    booked = log.loc[log["activity"] == "order_booked"]
+    assert booked["case_id"].is_unique
+    accounts = [_account_of(lid, ch) for lid, ch in zip(booked["lead_id"], booked["channel"], strict=True)]
+    prospects = booked.loc[booked["channel"] != "account"]
+    created = dict(
+        zip(
+            (_account_of(lid, c) for lid, c in zip(prospects["lead_id"], prospects["channel"], strict=True)),
+            prospects["end"],
+            strict=True,
+        )
+    )
+    assert len(created) == len(prospects)  # one new account per won prospect
+    initial = {f"A{i:05d}" for i in range(300)}
+    assert not initial & set(created)
+    first_row = log.groupby("case_id")["start"].min()
+    requests = log.loc[log["channel"] == "account"].drop_duplicates("case_id")
+    from_new = 0
+    for case, lid in zip(requests["case_id"], requests["lead_id"], strict=True):
+        account = _account_of(lid, "account")
+        if account in initial:
+            continue
+        assert account in created, f"{lid}: request of an account that never ordered"
+        assert first_row[case] >= created[account], f"{lid}: worked before its account's first order"
+        from_new += 1
+    assert from_new > 0, "no won prospect came back: the check saw nothing"
+    assert all(a in initial or a in created for a in accounts)
+    assert len(booked) >= result.funnel["ordered"]
+
+
+def test_followup_timeliness_is_a_share_of_first_attempts():
+    """ENGINE BUG (bugs.md, 12:10): timely first attempts are divided by contacted leads, not by attempted ones.
+
+    24/7, three reps at light load, one attempt per lead that reaches it with probability 0.2: almost
+    every first attempt is within the 1 h SLA, so the share is near 1, but only ~20% are contacted.
+    """
+    data = mmc_sections(servers=3, arrival_rate=0.5, service_mean=0.2, days=40.0, warmup_days=2.0)
+    data["behaviour"]["contact_prob"] = 0.2
+    result = sim.run(Scenario.from_dict(data), 3, 0)
+    attempted = result.histograms["first_response_hours"]
+    within = sum(c for i, c in enumerate(attempted.counts) if bin_edges(i)[1] <= 1.0)  # bins wholly below 1 h
+    assert within / attempted.total > 0.95
+    assert 0.95 <= result.metrics["followup_timeliness"] <= 1.0
+
+
+def test_every_case_in_the_event_log_starts_with_its_arrival(tmp_path):
+    """Every case's arrival is in the log: ``assign_lead`` by the manager, the CRM or the account's owner."""
+    scenario = small_scenario("optimised", days=21.0, warmup_days=0.0, drain_days=5.0)
+    path = tmp_path / "log.parquet"
+    sim.run(scenario, 2, 0, event_log=path)
+    log = _read_log(path, scenario)
+    arrivals = log.loc[log["activity"] == "assign_lead", "case_id"]
+    missing = set(log["case_id"]) - set(arrivals)
+    assert not missing, (
+        f"{len(missing)} of {log['case_id'].nunique()} cases have no arrival row, e.g. {sorted(missing)[:3]}"
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

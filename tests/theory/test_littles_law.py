@@ -14,8 +14,7 @@ Each case's rows give the instants a lead enters and leaves a stage (the mapping
   small against ``L`` in a window of months;
 - the recorder's Poisson-sampled ``wip_mean`` (PASTA): equal to ``L`` up to sampling error.
 
-Account requests are switched off here: their cases have no arrival row in the log, so their
-follow-up wait cannot be rebuilt (reported in /work/notes/bugs.md).
+Account requests are in: their arrival is the owner's ``assign_lead`` row.
 """
 
 from __future__ import annotations
@@ -139,9 +138,7 @@ def run_lambda_w(result: RunResult, stage: str) -> tuple[float, float]:
 
 @pytest.fixture(scope="module", params=["legacy", "optimised"])
 def runs(request, tmp_path_factory) -> list[tuple[RunResult, dict[str, dict[str, float]]]]:
-    scenario = small_scenario(
-        request.param, days=DAYS, warmup_days=WARMUP, drain_days=40.0, accounts__repeat_per_year=0.0
-    )
+    scenario = small_scenario(request.param, days=DAYS, warmup_days=WARMUP, drain_days=40.0)
     out = []
     for r in range(3):
         path = tmp_path_factory.mktemp("little") / f"{request.param}-{r}.parquet"
