@@ -130,15 +130,19 @@ def test_raising_one_channel_leaves_the_other_channels_leads_untouched(tmp_path)
 
 # -- (c) pairing narrows the interval ----------------------------------------------------------------
 
-REPLICATIONS = 8
-METRICS = ("orders", "revenue", "first_response_hours_mean", "lead_to_order_days_mean")
+REPLICATIONS = 16
+METRICS = ("orders", "revenue", "gross_profit")
+# Independent half-width / paired half-width was 1.85-3.4 for these metrics over four seed sets
+# (16 replications, 7-week window); it must be above this. (Mean first response pairs weakly,
+# 1.1-1.3, because the legacy batch and the optimised CRM put different leads in the queue.)
+MIN_NARROWING = 1.25
 
 
 @pytest.fixture(scope="module")
 def crn_runs() -> dict[str, dict[str, list[float]]]:
     def scenario(pipeline: str) -> Scenario:
         data = sections(f"pipeline={pipeline}")
-        data["horizon"] = {"days": 70.0, "warmup_days": 14.0, "drain_days": 30.0}
+        data["horizon"] = {"days": 49.0, "warmup_days": 7.0, "drain_days": 30.0}
         return Scenario.from_dict(data)
 
     legacy, optimised = scenario("legacy"), scenario("optimised")
@@ -155,11 +159,12 @@ def crn_runs() -> dict[str, dict[str, list[float]]]:
 def test_paired_interval_is_narrower_than_with_independent_streams(crn_runs, metric):
     paired = paired_difference(crn_runs["optimised"][metric], crn_runs["legacy"][metric])
     independent = paired_difference(crn_runs["independent"][metric], crn_runs["legacy"][metric])
-    assert paired.half_width < independent.half_width, (paired, independent)
+    assert independent.half_width > MIN_NARROWING * paired.half_width, (paired, independent)
 
 
 def test_paired_uplift_of_revenue_is_narrower_than_with_independent_streams(crn_runs):
     paired = paired_uplift(crn_runs["optimised"]["revenue"], crn_runs["legacy"]["revenue"])
     independent = paired_uplift(crn_runs["independent"]["revenue"], crn_runs["legacy"]["revenue"])
     assert paired.ci_low < paired.value < paired.ci_high
-    assert paired.half_width < independent.half_width
+    assert paired.ci_low > 0  # the optimised pipeline's revenue uplift is resolved
+    assert independent.half_width > MIN_NARROWING * paired.half_width
