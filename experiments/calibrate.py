@@ -11,8 +11,9 @@ seeds, so the model is a deterministic function of the parameters) hits the anch
 - the segments' ``accept_prob`` (one shift on the log-odds, keeping new below existing) against
   lead -> won;
 - the median of ``market.decision_days`` (a lognormal; its cv held) against the median time to close;
-- with ``--fit-volume``, ``market.leads_per_week`` against won deals per rep and month (the volume
-  is the company's own figure, so by default it stays as configured).
+- with ``--fit-volume [ANCHOR]``, ``market.leads_per_week`` against won deals per rep and month, or
+  another anchor such as the approval time the legacy desk keeps (the volume is the company's own
+  figure, so by default it stays as configured).
 
 The parameters interact (slower decisions lose more deals to competitors), so the solver sweeps
 them in turn (Gauss-Seidel, ``scipy.optimize.brentq`` per parameter) until they settle. It prints
@@ -42,6 +43,8 @@ from analysis.stats import mean_interval
 
 DEFAULT_SEED = 20240101
 DAYS_PER_MONTH = 365.25 / 12
+#: The anchor the lead volume is fitted to with ``--fit-volume``.
+VOLUME_ANCHOR = "wins_per_rep_month"
 DEFAULT_REPLICATIONS = 8
 #: Histogram quantiles the anchors may name as ``<histogram>_p<percent>``.
 QUANTILES = {"p25": 0.25, "p50": 0.5, "p75": 0.75}
@@ -185,13 +188,13 @@ def _decision_median_knob() -> Knob:
         _decision(d)["mean"] = x * math.sqrt(1.0 + float(_decision(d)["cv"]) ** 2)
 
     return Knob(
-        "decision_days median", "time_to_close_median", 0.05, 60.0, lambda d: _lognormal_median(_decision(d)), put,
+        "decision_days median", "time_to_close_median", 0.5, 60.0, lambda d: _lognormal_median(_decision(d)), put,
         _decision_keys,
     )  # fmt: skip
 
 
-def _volume_knob(base: float) -> Knob:
-    """Leads per week from new prospects, against won deals per rep and month (rep throughput)."""
+def _volume_knob(base: float, anchor: str = VOLUME_ANCHOR) -> Knob:
+    """Leads per week from new prospects, against ``anchor`` (by default won deals per rep and month)."""
 
     def put(d: dict[str, Any], x: float) -> None:
         d["market"]["leads_per_week"] = x
@@ -201,7 +204,7 @@ def _volume_knob(base: float) -> Knob:
 
     return Knob(
         "leads_per_week",
-        "wins_per_rep_month",
+        anchor,
         base / 8,
         base * 2,
         lambda d: float(d["market"]["leads_per_week"]),
@@ -210,26 +213,24 @@ def _volume_knob(base: float) -> Knob:
     )
 
 
-def default_knobs(data: Mapping[str, Any], anchors: Mapping[str, Anchor], *, fit_volume: bool = False) -> list[Knob]:
+def default_knobs(
+    data: Mapping[str, Any], anchors: Mapping[str, Anchor], *, fit_volume: str | None = None
+) -> list[Knob]:
     """The knobs whose anchor is a target in ``anchors``, in solving order.
 
     The lead volume is the company's own figure (from its CRM), so it is fitted only on request,
-    against won deals per rep and month, which then counts as a target.
+    against the anchor ``fit_volume`` names (won deals per rep and month, or the approval time
+    the legacy desk must keep), which then counts as a target.
     """
     knobs = [_qualify_knob(data, anchors), _accept_knob(data)]
     if data["market"]["decision_days"].get("dist") == "lognormal":  # the median is the lognormal's
         knobs.append(_decision_median_knob())
     if fit_volume:  # last: the rates hardly depend on it until a queue saturates
-        knobs.append(_volume_knob(float(data["market"]["leads_per_week"])))
-    wanted = {
-        name for name, a in anchors.items() if a.metric and (a.role == "target" or (fit_volume and k_volume(name)))
-    }
+        if fit_volume not in anchors or not anchors[fit_volume].metric:
+            raise AnchorError(f"--fit-volume {fit_volume}: no such anchor with a model metric")
+        knobs.append(_volume_knob(float(data["market"]["leads_per_week"]), fit_volume))
+    wanted = {n for n, a in anchors.items() if a.metric and (a.role == "target" or n == fit_volume)}
     return [k for k in knobs if k.anchor in wanted]
-
-
-def k_volume(anchor: str) -> bool:
-    """Whether ``anchor`` is the one the volume knob solves for (a target when the volume is fitted)."""
-    return anchor == _volume_knob(1.0).anchor
 
 
 # --- solving ----------------------------------------------------------------------------------
@@ -241,8 +242,9 @@ def solve(gap: Callable[[float], float], x0: float, low: float, high: float, pro
     The model is monotone in each knob only locally (a queue that saturates turns more leads
     into fewer orders), and each evaluation is a batch of simulations. So the search starts at
     the current value, takes a secant step from a small probe, and widens the step (doubling,
-    within the range) until the sign changes; ``brentq`` then solves inside that bracket. Without
-    a sign change after ``probes`` steps the point nearest the target is returned.
+    within the range) until the sign changes, in the secant's direction first and then in the
+    other; ``brentq`` then solves inside that bracket. Without a sign change after ``probes`` steps
+    each way the point nearest the target is returned.
     """
     x0 = min(max(x0, low), high)
     g0 = gap(x0)
@@ -258,25 +260,27 @@ def solve(gap: Callable[[float], float], x0: float, low: float, high: float, pro
     if abs(g1) < abs(g_best):
         best, g_best = x1, g1
     slope = (g1 - g0) / (x1 - x0)
-    # towards the root if the secant points somewhere sensible, else away from the worse side
-    direction = -math.copysign(1.0, g0 * slope) if slope != 0 else math.copysign(1.0, x1 - x0)
-    end = high if direction > 0 else low
-    guess = x0 - g0 / slope if slope != 0 else end
-    dist = abs(guess - x0) if slope != 0 and (guess - x0) * direction > 0 else abs(x1 - x0)
-    start, g_start = x0, g0
-    for _ in range(probes):
-        x = min(max(start + direction * dist * 1.25, low), high)
-        if x == start:
-            break
-        g = gap(x)
-        if g * g_start <= 0:
-            a, b = sorted((start, x))
-            return float(brentq(gap, a, b, xtol=1e-3 * max(1.0, abs(x0)), rtol=1e-3, maxiter=40)), True
-        if abs(g) < abs(g_best):
-            best, g_best = x, g
-        if x == end:
-            break
-        start, g_start, dist = x, g, dist * 2
+    # The secant's direction first, then the other (a flat or noisy stretch can point the wrong way).
+    first = -math.copysign(1.0, g0 * slope) if slope != 0 else math.copysign(1.0, x1 - x0)
+    for direction in (first, -first):
+        end = high if direction > 0 else low
+        guess = x0 - g0 / slope if slope != 0 else end
+        ahead = slope != 0 and (guess - x0) * direction > 0
+        dist = abs(guess - x0) if ahead and direction == first else abs(x1 - x0)
+        start, g_start = x0, g0
+        for _ in range(probes):
+            x = min(max(start + direction * dist * 1.25, low), high)
+            if x == start:
+                break
+            g = gap(x)
+            if g * g_start <= 0:
+                a, b = sorted((start, x))
+                return float(brentq(gap, a, b, xtol=1e-3 * max(1.0, abs(x0)), rtol=1e-3, maxiter=40)), True
+            if abs(g) < abs(g_best):
+                best, g_best = x, g
+            if x == end:
+                break
+            start, g_start, dist = x, g, dist * 2
     return best, False
 
 
@@ -298,7 +302,7 @@ def calibrate(
     seed: int = DEFAULT_SEED,
     replications: int = DEFAULT_REPLICATIONS,
     sweeps: int = 6,
-    fit_volume: bool = False,
+    fit_volume: str | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> Calibration:
     """Solve each knob for its anchor in turn until no parameter moves by more than 1%."""
@@ -431,7 +435,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=None, help="horizon.days (default: the config's)")
     parser.add_argument("--check", action="store_true", help="only compare the config as it is, do not solve")
     parser.add_argument(
-        "--fit-volume", action="store_true", help="also fit market.leads_per_week to won deals per rep and month"
+        "--fit-volume",
+        nargs="?",
+        const=VOLUME_ANCHOR,
+        default=None,
+        metavar="ANCHOR",
+        help=f"also fit market.leads_per_week, to ANCHOR (default {VOLUME_ANCHOR}; e.g. quote_approval_hours)",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. team.managers=3")
     args = parser.parse_args(argv)
@@ -442,11 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         anchors = load_anchors(args.anchors)
         data = legacy_sections(args.overrides, args.days)
         if args.check:
-            cal = Calibration(
-                data, default_knobs(data, anchors), model_figures(data, args.seed, args.replications), 1, []
-            )
+            knobs = default_knobs(data, anchors, fit_volume=args.fit_volume)
+            cal = Calibration(data, knobs, model_figures(data, args.seed, args.replications), 1, [])
         else:
-            cal = calibrate(data, anchors, seed=args.seed, replications=args.replications, log=print)
+            cal = calibrate(
+                data, anchors, seed=args.seed, replications=args.replications, fit_volume=args.fit_volume, log=print
+            )
         rows = compare(anchors, cal.fit, cal.knobs)
     except AnchorError as exc:
         print(f"error: {exc}", file=sys.stderr)
