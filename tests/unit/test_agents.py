@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import simpy
 
@@ -347,14 +348,24 @@ def test_attempts_to_reach_is_monotone_in_the_contact_probability():
 
 def test_capped_attempts_reach_one_minus_the_miss_probability_to_the_cap(tmp_path):
     # End to end: with contact_prob p and max_attempts m, P(contacted) = 1 - (1 - p)^m, and the
-    # number of attempts of a lead is min(Geometric(p), m).
+    # number of attempts of a lead is min(Geometric(p), m), counted from the event log's calls.
     p, m = 0.4, 3
     data = mmc_sections(servers=3, arrival_rate=0.5, service_mean=0.2, days=60.0, warmup_days=2.0, drain_days=5.0)
     data["behaviour"]["contact_prob"] = p
     data["pipeline"]["followup"]["max_attempts"] = m
-    result = sim.run(Scenario.from_dict(data), 5, 0)
+    path = tmp_path / "log.parquet"
+    result = sim.run(Scenario.from_dict(data), 5, 0, event_log=path)
     leads = result.funnel["leads"]
     expected = 1 - (1 - p) ** m
     tolerance = 4 * math.sqrt(expected * (1 - expected) / leads)
     assert result.funnel["contacted"] / leads == pytest.approx(expected, abs=tolerance)
     assert result.outcomes["not_contacted"] + result.funnel["contacted"] == leads - result.outcomes["in_flight"]
+    log = pd.read_parquet(path)
+    calls = log[log["concept:name"].isin(["call_attempt", "first_contact"])]
+    attempts = calls.groupby("case:concept:name").size()
+    n = len(attempts)
+    for k in range(1, m + 1):
+        reference = (1 - p) ** (k - 1) * (p if k < m else 1.0)  # the last attempt takes the whole tail
+        share = float((attempts == k).mean())
+        assert share == pytest.approx(reference, abs=4 * math.sqrt(reference * (1 - reference) / n)), k
+    assert attempts.max() == m
