@@ -6,7 +6,7 @@ customer model replaces them on this seam.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from salesboost import checks
 from salesboost.distributions import Dist
@@ -22,6 +22,7 @@ class AccountsConfig:
     qualify_prob: float  # P(a repeat request becomes an opportunity) if answered within speed_to_lead.t0
     service_hours_per_month: float  # rep service work per account per month (reviews, issues, visits)
     service_task_hours: Dist  # length of one service task; tasks come at the monthly rate / mean length
+    tags: dict[str, float] = field(default_factory=dict)  # tag -> share of accounts carrying it
 
     def __post_init__(self) -> None:
         if self.initial < 0:
@@ -29,3 +30,5 @@ class AccountsConfig:
         checks.non_negative("repeat_per_year", self.repeat_per_year)
         checks.probability("qualify_prob", self.qualify_prob)
         checks.non_negative("service_hours_per_month", self.service_hours_per_month)
+        for tag, share in self.tags.items():
+            checks.probability(f"tags.{tag}", share)

@@ -26,7 +26,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("first_response_hours_p90", "90th percentile of first response, hours", -1),
     MetricSpec("time_to_contact_hours_mean", "lead arrival to the call that reaches the lead, elapsed hours", -1),
     MetricSpec("contact_rate", "share of cohort leads reached by some call attempt", +1),
-    MetricSpec("followup_timeliness", "share of leads contacted within the response SLA (working hours)", +1),
+    MetricSpec("followup_timeliness", "share of first call attempts within the response SLA (working hours)", +1),
     MetricSpec("quote_turnaround_hours_mean", "qualification to quote sent, hours", -1),
     MetricSpec("quote_approval_hours_mean", "quote submitted to approval decision, hours per round", -1),
     MetricSpec("quote_approval_hours_p90", "90th percentile of approval time, hours", -1),

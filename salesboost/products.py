@@ -15,6 +15,7 @@ class ProductConfig:
     price_factor: float  # x the segment's deal size
     margin: float  # gross margin on its revenue
     quote_prep_factor: float  # x quote preparation and rework time
+    contract_prep_factor: float  # x contract drafting time
     decision_factor: float  # x the customer's decision time
 
     def __post_init__(self) -> None:
@@ -22,4 +23,5 @@ class ProductConfig:
         checks.positive("price_factor", self.price_factor)
         checks.probability("margin", self.margin)
         checks.positive("quote_prep_factor", self.quote_prep_factor)
+        checks.positive("contract_prep_factor", self.contract_prep_factor)
         checks.positive("decision_factor", self.decision_factor)

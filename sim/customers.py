@@ -21,10 +21,23 @@ HOURS_PER_YEAR = 365.25 * 24.0
 class Account:
     """One customer account and its purchase history."""
 
-    __slots__ = ("id", "last_order", "orders", "owner", "product", "region", "requests", "revenue", "rows", "segment")
+    __slots__ = (
+        "id",
+        "last_order",
+        "orders",
+        "owner",
+        "product",
+        "region",
+        "requests",
+        "revenue",
+        "rows",
+        "segment",
+        "tags",
+    )
 
     def __init__(self, account_id: str, region: str, product: str, owner: Any) -> None:
         self.id = account_id
+        self.tags: frozenset[str] = frozenset()
         self.region = region
         self.product = product
         self.owner = owner
@@ -51,11 +64,14 @@ class AccountBase:
         product_bounds, product_names = share_bounds({k: p.share for k, p in scenario.products.items()})
         regions = streams.generator("accounts.region").random(n).tolist()
         products = streams.generator("accounts.product").random(n).tolist()
+        tags = {tag: streams.generator(f"accounts.tag.{tag}").random(n) < share for tag, share in config.tags.items()}
         self.accounts: list[Account] = []
         for i in range(n):
             region = categorical(regions[i], region_bounds, region_names)
             product = categorical(products[i], product_bounds, product_names)
-            self.accounts.append(Account(f"A{i:05d}", region, product, self._owner(region)))
+            account = Account(f"A{i:05d}", region, product, self._owner(region))
+            account.tags = frozenset(tag for tag, has in tags.items() if has[i])
+            self.accounts.append(account)
         self.by_id = {a.id: a for a in self.accounts}
         self.schedule = self._initial_requests(end)
         self._rows: dict[int, list[tuple[float, ...]]] = {}
@@ -103,6 +119,8 @@ class AccountBase:
         """A new account (a prospect whose first order was booked), with its own streams."""
         account = Account(account_id, region, product, self._owner(region))
         rng = self._streams.generator(f"account.{account_id}")
+        tags = self._scenario.accounts.tags
+        account.tags = frozenset(t for t, u in zip(tags, rng.random(len(tags)).tolist(), strict=True) if u < tags[t])
         account.rows = SingleRows(self._scenario, rng, self._scenario.market.segments["existing"].deal_size)
         self.accounts.append(account)
         self.by_id[account_id] = account

@@ -14,7 +14,7 @@ What reads it, as written (no column mapping, no conversion):
   (``pandas.read_csv(path, parse_dates=["start_time", "end_time"])``).
 
 Both formats carry the same attributes after the five keys: ``lead_id, variant, replication,
-region, channel, segment``. A case is one lead in one variant: its id is
+region, channel, segment, product``. A case is one lead in one variant: its id is
 ``"<variant>|<lead_id>"``, unique across the variants and replications of an experiment, and
 ``lead_id`` (``"r<replication>-<source>-<n>"``: the n-th lead of a channel, ``r0-web-17``, or
 the n-th request of an account, ``r0-A00042-1``) names the same lead in every variant of one
@@ -47,7 +47,7 @@ from sim.lead import Lead
 PM4PY_KEYS: tuple[str, ...] = ("case:concept:name", "concept:name", "org:resource", "start_timestamp", "time:timestamp")
 PROSIMOS_KEYS: tuple[str, ...] = ("case_id", "activity", "resource", "start_time", "end_time")
 #: Case attributes, the same in every format.
-ATTRIBUTES: tuple[str, ...] = ("lead_id", "variant", "replication", "region", "channel", "segment")
+ATTRIBUTES: tuple[str, ...] = ("lead_id", "variant", "replication", "region", "channel", "segment", "product")
 #: Columns of each format, in file order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "csv": (*PROSIMOS_KEYS, *ATTRIBUTES),
@@ -156,7 +156,7 @@ class EventLogWriter:
     def _columns(self, done: list[tuple[Lead, list[_Row]]]) -> dict[str, Any]:
         """Finished cases as columns (timestamps as numpy datetimes)."""
         variant, replication = self._variant, self._replication
-        columns: dict[str, list[Any]] = {k: [] for k in ("case", "lead_id", "region", "channel", "segment")}
+        columns: dict[str, list[Any]] = {k: [] for k in ("case", "lead_id", "region", "channel", "segment", "product")}
         activity: list[str] = []
         resource: list[str] = []
         start: list[float] = []
@@ -169,6 +169,7 @@ class EventLogWriter:
             columns["region"] += [lead.region] * n
             columns["channel"] += [lead.channel] * n
             columns["segment"] += [lead.segment] * n
+            columns["product"] += [lead.product] * n
             for a, r, s, e in rows:
                 activity.append(a)
                 resource.append(r)
@@ -191,8 +192,8 @@ class EventLogWriter:
         end_text = np.datetime_as_string(c["end"], unit="ms", timezone="UTC")
         variant, replication = self._variant, self._replication
         csv.writer(self._csv_file).writerows(
-            (case, act, res, s, e, lid, variant, replication, reg, ch, seg)
-            for case, act, res, s, e, lid, reg, ch, seg in zip(
+            (case, act, res, s, e, lid, variant, replication, reg, ch, seg, prod)
+            for case, act, res, s, e, lid, reg, ch, seg, prod in zip(
                 c["case"],
                 c["activity"],
                 c["resource"],
@@ -202,6 +203,7 @@ class EventLogWriter:
                 c["region"],
                 c["channel"],
                 c["segment"],
+                c["product"],
                 strict=True,
             )
         )
@@ -226,6 +228,7 @@ class EventLogWriter:
                 "region": pa.array(c["region"], pa.string()),
                 "channel": pa.array(c["channel"], pa.string()),
                 "segment": pa.array(c["segment"], pa.string()),
+                "product": pa.array(c["product"], pa.string()),
             }
         )
         if self._parquet is None:

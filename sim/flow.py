@@ -169,7 +169,8 @@ class DealFlow:
         lead.accepted_at = now
         lead.revisions = geometric_rounds(lead.revision_u, self._revision_prob)
         self._enter(lead, CONTRACT, now)
-        self._prepare(lead, lead.contract_prep_hours, lead.legal_hours, lead.courier_out_days)
+        factor = self._products[lead.product].contract_prep_factor
+        self._prepare(lead, lead.contract_prep_hours * factor, lead.legal_hours, lead.courier_out_days)
 
     def _prepare(self, lead: Lead, prep: float, legal: float, courier_days: float) -> None:
         def prepared(task: Task, now: float) -> None:
@@ -202,7 +203,8 @@ class DealFlow:
             lead.revisions -= 1
             world = self.world
             courier = self._courier() if self._courier is not None else 0.0
-            self._prepare(lead, world.revision_prep_hours(), world.revision_legal_hours(), courier)
+            factor = self._products[lead.product].contract_prep_factor
+            self._prepare(lead, world.revision_prep_hours() * factor, world.revision_legal_hours(), courier)
             return
         signed = now + lead.sign_days * HOURS_PER_DAY
         self._at(signed, lambda: self._signed(lead, now))
@@ -238,8 +240,8 @@ class DealFlow:
         self._rec.signed(lead, (now - lead.accepted_at) / HOURS_PER_DAY, now)
         state = lead.rep.state
         if isinstance(state, RepState):
-            state.ytd_wins += 1
-            state.ytd_revenue += lead.deal_size
+            state.ptd_wins += 1
+            state.ptd_revenue += lead.deal_size
         self._enter(lead, ORDER_ENTRY, now)
         self._enter_order(lead, geometric_rounds(lead.error_u, self._error_prob), now)
 

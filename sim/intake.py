@@ -225,7 +225,7 @@ class Intake:
         rec.contacted(lead, response, start)
         state = rep.state
         if isinstance(state, RepState):
-            state.ytd_contacts += 1
+            state.ptd_contacts += 1
         if log is not None:
             log(lead, "first_contact", rep.name, start, now)
         decay = speed_to_lead_multiplier(response, self._t0, self._beta, self._floor)

@@ -284,7 +284,7 @@ class Recorder:
             "first_response_hours_p90": self.first_response.histogram().quantile(0.9),
             "time_to_contact_hours_mean": self.response.mean(),
             "contact_rate": _ratio(funnel[CONTACTED], funnel[LEADS]),
-            "followup_timeliness": _ratio(self.timely, funnel[CONTACTED]),
+            "followup_timeliness": _ratio(self.timely, self.first_response.n),
             "quote_turnaround_hours_mean": self.turnaround.mean(),
             "quote_approval_hours_mean": self.approval.mean(),
             "quote_approval_hours_p90": self.approval.histogram().quantile(0.9),

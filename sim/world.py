@@ -6,6 +6,7 @@ runs can share a process (a Ray worker runs many).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 
@@ -222,7 +223,9 @@ class World:
         rep_time = scenario.team.rep_time
         accounts = scenario.accounts
         office_hours = sum(b - a for a, b in scenario.calendar.intervals())
-        weekday = (scenario.calendar.start().weekday() + day) % 7
+        date = scenario.calendar.start() + dt.timedelta(days=day)
+        weekday = date.weekday()
+        month = date.year * 12 + date.month - 1
         service_per_day = accounts.service_hours_per_month * 12.0 / 250.0
         mean_task = _mean(accounts.service_task_hours)
         expires = (day + 1) * HOURS_PER_DAY
@@ -236,6 +239,7 @@ class World:
                 planned.append(self.task(TRAINING, rep_time.training_hours_per_week, None, None, now))
             state = rep.state
             assert isinstance(state, RepState)
+            state.start_period(month)
             expected = state.accounts * service_per_day / mean_task if mean_task > 0 else 0.0
             count = int(self.rep_daily[rep.name].poisson(expected))
             planned += [self.task(ACCOUNT, self.service_hours[rep.name](), None, None, now) for _ in range(count)]

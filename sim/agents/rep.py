@@ -26,11 +26,11 @@ class RepState:
         "accounts",
         "days_off",
         "period",
+        "ptd_contacts",
+        "ptd_revenue",
+        "ptd_wins",
         "ramp",
         "tenure_days",
-        "ytd_contacts",
-        "ytd_revenue",
-        "ytd_wins",
     )
 
     def __init__(self, ability: float, days_off: frozenset[int]) -> None:
@@ -39,10 +39,17 @@ class RepState:
         self.tenure_days = 365.0
         self.ramp = 1.0  # share of full productivity (new hires ramp up; the incentive model sets it)
         self.accounts = 0  # accounts owned
-        self.period = 0
-        self.ytd_contacts = 0  # period-to-date KPIs, reset when a period starts
-        self.ytd_wins = 0
-        self.ytd_revenue = 0.0
+        self.period = -1
+        self.ptd_contacts = 0  # period-to-date KPIs (the month so far), reset when a month starts
+        self.ptd_wins = 0
+        self.ptd_revenue = 0.0
+
+    def start_period(self, period: int) -> None:
+        """A new month ``period`` starts: the period-to-date KPIs start from zero."""
+        if period != self.period:
+            self.period = period
+            self.ptd_contacts = self.ptd_wins = 0
+            self.ptd_revenue = 0.0
 
 
 def subtract(intervals: Intervals, blocks: Intervals) -> Intervals:
