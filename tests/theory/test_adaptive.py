@@ -93,14 +93,16 @@ def test_adaptive_on_the_paired_difference_extends_the_baseline_and_is_order_ind
     from tests.integration.test_sweep_engine import ShuffledExecutor
 
     plan = small_plan("experiment.sensitivity.enabled=false")
-    # Entity-keyed streams pair the variants closely: the paired interval of orders is 6.7 wide at the
-    # minimum of 4 replications and 4.9 at 5, so a target of 6 needs more than the minimum.
-    target = 6.0
-    adaptive = AdaptiveConfig(
-        enabled=True, metric="orders", half_width=target, versus_baseline=True, min_replications=4, max_replications=40
-    )
 
-    def sweep(executor):
+    def sweep(executor, target: float, max_n: int = 12):
+        adaptive = AdaptiveConfig(
+            enabled=True,
+            metric="orders",
+            half_width=target,
+            versus_baseline=True,
+            min_replications=4,
+            max_replications=max_n,
+        )
         return Sweep(
             plan.variants,
             seed=plan.experiment.seed,
@@ -110,13 +112,22 @@ def test_adaptive_on_the_paired_difference_extends_the_baseline_and_is_order_ind
             store=None,
         ).run()
 
-    outcome = sweep(LocalExecutor())
+    # The target is 0.8 x the paired half-width at the minimum of 4 replications, so the difference
+    # needs more (about 5 to 8) whatever the engine's numbers; the baseline stops at its maximum.
+    first = sweep(LocalExecutor(), target=1e9)
+    at_min = [
+        first.runs["optimised"].results[r].metrics["orders"] - first.runs["legacy"].results[r].metrics["orders"]
+        for r in range(4)
+    ]
+    target = 0.8 * decide(at_min, half_width=1e9, min_n=4, max_n=4).half_width
+    adaptive = AdaptiveConfig(enabled=True, metric="orders", half_width=target, min_replications=4, max_replications=12)
+    outcome = sweep(LocalExecutor(), target)
     baseline, variant = outcome.runs["legacy"], outcome.runs["optimised"]
     assert variant.decision.reached
     assert variant.decision.half_width <= target
     assert len(variant.results) > adaptive.min_replications  # the difference needed more than the minimum
     assert set(range(len(variant.results))) <= set(baseline.results)  # every variant replication is paired
     diffs = [variant.results[r].metrics["orders"] - baseline.results[r].metrics["orders"] for r in variant.results]
-    assert decide(diffs, half_width=target, min_n=4, max_n=40).stop
-    shuffled = sweep(ShuffledExecutor(7))
+    assert decide(diffs, half_width=target, min_n=4, max_n=12).stop
+    shuffled = sweep(ShuffledExecutor(7), target)
     assert {n: len(r.results) for n, r in shuffled.runs.items()} == {n: len(r.results) for n, r in outcome.runs.items()}
