@@ -22,7 +22,7 @@ from salesboost import Scenario
 from tests.support import sections
 
 SEED = 20240404
-ATTRIBUTES = ["lead_id", "region", "channel", "segment"]
+ATTRIBUTES = ["lead_id", "region", "channel", "segment", "product"]
 
 
 def read_log(path: Path) -> pd.DataFrame:
@@ -43,9 +43,8 @@ def attributes(log: pd.DataFrame) -> pd.DataFrame:
 
     Prospects and the initial accounts' requests (``A00042-1``) exist whatever happens; a won
     prospect's account (``web-17``) and its requests (``web-17-0``) exist only where it was won.
-    The product is compared too once the log carries it.
     """
-    columns = ATTRIBUTES + (["product"] if "product" in log.columns else [])
+    columns = ATTRIBUTES
     arrivals = log.loc[log["activity"] == "assign_lead", ["lead_id", "start"]].rename(columns={"start": "arrived"})
     leads = log[columns].drop_duplicates("lead_id").merge(arrivals, on="lead_id", how="left")
     initial = (leads["channel"] != "account") | leads["lead_id"].str.fullmatch(r"r\d+-A\d{5}-\d+")
@@ -124,7 +123,7 @@ def test_raising_one_channel_leaves_the_other_channels_leads_untouched(tmp_path)
     # everything but the arrival instant (thinning at a higher rate moves every candidate).
     common = web_a.merge(web_b, on="lead_id", suffixes=("_a", "_b"))
     assert len(common) == len(web_a)
-    for column in ("region", "segment"):
+    for column in ("region", "segment", "product"):
         assert (common[f"{column}_a"] == common[f"{column}_b"]).all()
 
 
