@@ -75,3 +75,5 @@ def test_the_command_checks_and_exits_on_bad_input(tmp_path: Path, capsys):
     assert main(["--anchors", str(unknown), "--check", "--replications", "2", "--days", "60"]) == 2
     assert "anchors.x.metric: the model has no figure 'no_such'" in capsys.readouterr().err
     assert main(["--replications", "1"]) == 2
+    assert main(["--check", "--replications", "2", "--days", "60", "--fit-volume", "nope"]) == 2
+    assert "--fit-volume nope: no such anchor with a model metric" in capsys.readouterr().err
