@@ -46,7 +46,10 @@ CASES = {
         ["pipeline.approval.policy=fax"],
         ["pipeline.approval.policy", "unknown value 'fax'", "window, online"],
     ),
-    "baseline not a variant": (["experiment.baseline=nobody"], ["experiment.baseline", "legacy, optimised"]),
+    "baseline not a variant": (
+        ["experiment.baseline=nobody"],
+        ["experiment.baseline", "variants: legacy, crm_assignment"],
+    ),
 }
 
 

@@ -56,8 +56,11 @@ def test_pm4py_discovers_a_dfg_with_its_default_keys(parquet_logs, tmp_path):
     assert log.groupby("case:concept:name")["replication"].nunique().max() == 1  # no case spans replications
     dfg, start, end = pm4py.discover_dfg(log)  # no key names passed: the columns are pm4py's own
     assert set(start) == {"assign_lead"}
-    assert {"order_booked", "disqualify_lead", "lost_to_competitor"} <= set(end)
-    assert dfg["assign_lead", "first_contact"] == log.loc[log["concept:name"] == "first_contact"].shape[0]
+    assert {"order_booked", "disqualify_lead", "lost_to_competitor", "not_contacted"} <= set(end)
+    # After the hand-out comes the first call: it reaches the lead, or it is an attempt to try again.
+    calls = dfg["assign_lead", "first_contact"] + dfg["assign_lead", "call_attempt"]
+    assert calls <= (log["concept:name"] == "assign_lead").sum()
+    assert dfg["call_attempt", "first_contact"] > 0 and dfg["call_attempt", "call_attempt"] > 0
     assert ("prepare_quote", "approve_quote") in dfg
     assert ("approve_quote", "customer_decision") in dfg
     assert ("courier_contract", "legal_review") in dfg  # paper contracts in the legacy pipeline
@@ -84,8 +87,10 @@ def test_logs_pair_the_same_leads_across_variants(parquet_logs):
         assert (legacy["variant"] == "legacy").all()
         assert (optimised["replication"] == r).all()
         assert not set(legacy["case:concept:name"]) & set(optimised["case:concept:name"])
-        both = set(legacy["lead_id"]) & set(optimised["lead_id"])
-        assert len(both) > 0.9 * legacy["lead_id"].nunique()
+        # Requests of accounts won during the run ("web-17-0") follow the win, which differs by variant.
+        keyed = legacy["lead_id"].str.fullmatch(r"r\d+-[A-Za-z0-9]+-\d+")
+        both = set(legacy.loc[keyed, "lead_id"]) & set(optimised["lead_id"])
+        assert len(both) > 0.9 * legacy.loc[keyed, "lead_id"].nunique()
         first = legacy.drop_duplicates("lead_id").set_index("lead_id")
         other = optimised.drop_duplicates("lead_id").set_index("lead_id")
         shared = sorted(both)
@@ -99,7 +104,7 @@ def test_the_command_writes_csv_logs_for_stored_replications_that_log_distance_m
 
     cache = tmp_path / "store"
     args = [*SMALL, *FAST, "tracking.enabled=false", f"experiment.cache_dir={cache}"]
-    sweep_in_process(small_plan(*args), ResultStore(cache))
+    sweep_in_process(small_plan(*args[len(SMALL) :]), ResultStore(cache))  # small_plan adds SMALL itself
     stored = len(ResultStore(cache).files())
     assert stored == len(VARIANTS) * REPLICATIONS
 

@@ -132,6 +132,10 @@ def default_ran(tmp_path_factory: pytest.TempPathFactory) -> _Ran:
     tmp = tmp_path_factory.mktemp("default")
     return _run(
         tmp,
+        # Eight replications and the revenue objective: optimised's revenue is then clearly ahead at
+        # this short horizon (a replication's revenue varies by about 25%).
+        "experiment.replications=8",
+        "experiment.report.objective=revenue",
         "experiment.sensitivity.replications=2",
         "experiment.sensitivity.parameters=[behaviour.speed_to_lead.beta,behaviour.loss_hazard_per_day]",
         uri=f"sqlite:///{tmp / 'mlflow.db'}",
@@ -351,7 +355,7 @@ def test_calibrated_figures_are_marked_and_listed(default_run: Outcome) -> None:
     assert "Calibrated inputs and predictions" in page.headings
     assert "quote_approval_hours_mean of legacy: the plan's current approval time of about 24 h" in body
     assert "contract_cycle_days_mean of legacy: the plan's current contract cycle of about 7 days" in body
-    assert "contract_cycle_days_mean of optimised: the plan's target contract cycle of about 3 days" in body
+    assert "contract_cycle_days_mean of optimised" not in body, "the optimised contract cycle is a prediction"
     assert "quote_approval_hours_mean of optimised" not in body, "the optimised approval time is a prediction"
     assert "prediction" in body
     table = next(t for t in page.tables if t and t[0] and t[0][0] == "metric")
@@ -487,4 +491,6 @@ def test_text_from_configs_is_escaped(default_run: Outcome, tmp_path: Path) -> N
 def test_the_study_caveats_of_the_config_are_shown(grid_run: Outcome) -> None:
     _, page = _page(grid_run)
     assert "Study notes" in page.headings
-    assert "Escalations take no manager time" in " ".join(page.text)
+    assert "Reviews, escalations (the escalation call and the review) and countersignatures are charged" in " ".join(
+        page.text
+    )
