@@ -1,6 +1,7 @@
 """Calibrate the legacy pipeline's behavioural parameters on observed funnel anchors.
 
-    python -m experiments.calibrate [--anchors FILE] [--replications N] [--days D] [OVERRIDE ...]
+    python -m experiments.calibrate [--anchors FILE] [--replications N] [--days D] [--check]
+                                    [--fit-volume [ANCHOR]] [OVERRIDE ...]
 
 Composes the default config with ``pipeline=legacy`` (and any Hydra overrides), then solves one
 behavioural parameter per anchored figure so that the model's mean over ``N`` replications (common
@@ -18,8 +19,9 @@ seeds, so the model is a deterministic function of the parameters) hits the anch
 The parameters interact (slower decisions lose more deals to competitors), so the solver sweeps
 them in turn (Gauss-Seidel, ``scipy.optimize.brentq`` per parameter) until they settle. It prints
 the table (anchor, interval, model fit with its Monte Carlo interval) and a YAML snippet of the
-calibrated values, and exits 0 only if every anchor that names a model metric is inside its
-interval, 1 otherwise, 2 on bad input.
+calibrated values, and exits 0 only if every target (an anchor with a model metric and role
+``target``, or the one the volume is fitted to) is inside its interval, 1 otherwise, 2 on bad
+input. Anchors with role ``report`` are shown beside the model's figure and never fail.
 """
 
 from __future__ import annotations
