@@ -30,9 +30,12 @@ test: $(STAMP) ## Run the test suite (without tests marked slow)
 test-all: $(STAMP) ## Run every test, slow ones included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+BENCH_REF ?= 2d075e0
+
 .PHONY: bench
-bench: $(STAMP) ## Measure throughput, memory and sweep scaling (writes benchmarks/results/; about 8 min)
-	$(BIN)/python benchmarks/throughput.py
+bench: $(STAMP) ## Throughput against the reference engines and the old engine (BENCH_REF), memory, CRN variance reduction, sweep scaling (writes benchmarks/results/; about 20 min)
+	$(BIN)/python benchmarks/throughput.py --compare-ref $(BENCH_REF)
+	$(BIN)/python benchmarks/crn.py
 	$(BIN)/python benchmarks/sweep_scaling.py
 
 .PHONY: lint

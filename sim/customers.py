@@ -73,8 +73,14 @@ class AccountBase:
             account.tags = frozenset(tag for tag, has in tags.items() if has[i])
             self.accounts.append(account)
         self.by_id = {a.id: a for a in self.accounts}
+        self._initial = n
         self.schedule = self._initial_requests(end)
         self._rows: dict[int, list[tuple[float, ...]]] = {}
+        # Requests still to come per request number: a number's rows are freed after its last,
+        # so memory stays flat in the horizon.
+        self._pending: dict[int, int] = {}
+        for _, _, request in self.schedule:
+            self._pending[request] = self._pending.get(request, 0) + 1
 
     def _owner(self, region: str) -> Any:
         reps = self._owners[region]
@@ -112,8 +118,12 @@ class AccountBase:
         if rows is None:
             deal = self._scenario.market.segments["existing"].deal_size
             source = RowSource(self._scenario, self._streams, f"accounts.request{request}", deal)
-            rows = self._rows[request] = source.rows(len(self.accounts))
-        return rows[index]
+            rows = self._rows[request] = source.rows(self._initial)
+        row = rows[index]
+        left = self._pending[request] = self._pending[request] - 1
+        if left == 0:
+            del self._rows[request]
+        return row
 
     def add(self, account_id: str, region: str, product: str) -> Account:
         """A new account (a prospect whose first order was booked), with its own streams."""
