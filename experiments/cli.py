@@ -56,7 +56,8 @@ def config_groups() -> dict[str, list[str]]:
     for folder in sorted(p for p in CONF_DIR.rglob("*") if p.is_dir()):
         group = folder.relative_to(CONF_DIR).as_posix()
         options = sorted(f.stem for f in folder.glob("*.yaml"))
-        if options and not group.startswith("hydra"):
+        # conf/anchors holds observed funnel figures for calibration (plain data, not a group).
+        if options and not group.startswith(("hydra", "anchors")):
             groups[group] = options
     return groups
 

@@ -23,10 +23,6 @@ def figures():
     return model_figures(legacy_sections(), DEFAULT_SEED, REPLICATIONS)
 
 
-CALIBRATION_PENDING = "until the calibrated values (docs/calibration.md) are in conf/; then drop this mark"
-
-
-@pytest.mark.xfail(strict=True, reason=CALIBRATION_PENDING)
 def test_shipped_legacy_defaults_reproduce_the_anchored_rates(figures):
     anchors = load_anchors()
     rows = compare(anchors, figures)

@@ -25,62 +25,62 @@ HORIZON = {"days": 56.0, "warmup_days": 14.0, "drain_days": 30.0}
 
 def test_regression_default_legacy_seed():
     scenario = small_scenario("legacy", **HORIZON)
-    assert scenario.config_hash() == "14004735d59ec0eb", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "9759732b4a3555ed", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1470.0,
-        "orders": 42.0,
-        "revenue": 648411.5688169178,
-        "win_rate": 0.25149700598802394,
-        "first_response_hours_mean": 41.13473008551824,
-        "quote_approval_hours_mean": 21.007578320683006,
-        "contract_cycle_days_mean": 6.572821553797501,
-        "lead_to_order_days_mean": 17.772304162478587,
-        "rep_utilisation": 0.8894471175256645,
-        "open_deals_mean": 36.32239382239382,
+        "leads": 1090.0,
+        "orders": 161.0,
+        "revenue": 2784215.6682498725,
+        "win_rate": 0.8131313131313131,
+        "first_response_hours_mean": 46.12618991445455,
+        "quote_approval_hours_mean": 25.82276270003202,
+        "contract_cycle_days_mean": 7.414906857457771,
+        "lead_to_order_days_mean": 16.161604952616162,
+        "rep_utilisation": 0.9197603597929594,
+        "open_deals_mean": 43.16795366795367,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {
-        "not_contacted": 83,
-        "unqualified": 1217,
-        "declined": 105,
-        "lost_to_competitor": 20,
-        "won": 42,
-        "in_flight": 3,
+        "not_contacted": 39,
+        "unqualified": 852,
+        "declined": 21,
+        "lost_to_competitor": 16,
+        "won": 161,
+        "in_flight": 1,
     }
     assert result.funnel == {
-        "leads": 1470,
-        "contacted": 1387,
-        "qualified": 170,
-        "quoted": 162,
-        "accepted": 47,
-        "signed": 43,
-        "ordered": 42,
+        "leads": 1090,
+        "contacted": 1051,
+        "qualified": 199,
+        "quoted": 189,
+        "accepted": 167,
+        "signed": 161,
+        "ordered": 161,
     }
-    assert result.leads_simulated == 2943
+    assert result.leads_simulated == 2252
 
 
 def test_regression_default_optimised_seed():
     scenario = small_scenario("optimised", **HORIZON)
-    assert scenario.config_hash() == "c4c2a8d156ee1e16", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "c76c110f3e7bbd09", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1474.0,
-        "orders": 79.0,
-        "revenue": 1245653.5231328204,
-        "win_rate": 0.30739299610894943,
-        "first_response_hours_mean": 11.132392564118572,
-        "quote_approval_hours_mean": 0.47884227874638224,
-        "escalation_rate": 0.014652014652014652,
-        "contract_cycle_days_mean": 2.9843668616413104,
-        "lead_to_order_days_mean": 9.781253667075633,
+        "leads": 1110.0,
+        "orders": 251.0,
+        "revenue": 4110033.35844646,
+        "win_rate": 0.8537414965986394,
+        "first_response_hours_mean": 12.830988350516034,
+        "quote_approval_hours_mean": 0.6720289970659374,
+        "escalation_rate": 0.025974025974025976,
+        "contract_cycle_days_mean": 3.5559491197380915,
+        "lead_to_order_days_mean": 5.205635891912982,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {
-        "not_contacted": 83,
-        "unqualified": 1133,
-        "declined": 149,
-        "lost_to_competitor": 29,
-        "won": 79,
-        "in_flight": 1,
+        "not_contacted": 39,
+        "unqualified": 777,
+        "declined": 29,
+        "lost_to_competitor": 14,
+        "won": 251,
+        "in_flight": 0,
     }
