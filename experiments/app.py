@@ -334,6 +334,7 @@ def _analyse_and_finish(
         lines=lines,
         written=written,
         output_dir=output_dir,
+        decomposition=decomposition,
     )
     hint = None
     if recorder is not None:

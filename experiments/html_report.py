@@ -56,8 +56,12 @@ def write_report_html(
     lines: Sequence[str],
     written: Mapping[str, Path],
     output_dir: Path,
+    decomposition: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write ``output_dir/report.html``; return its path. ``written`` are the output files by relative name.
+
+    ``decomposition`` (metric -> :func:`analysis.attribution.decompose` table) adds where the
+    combined change comes from.
 
     ``lines`` is the plain-text report printed at the end of the run; its failure lines are
     repeated on the page. The file is written under a temporary name and renamed.
@@ -70,6 +74,7 @@ def write_report_html(
         selection=selection,
         sensitivity=sensitivity,
         written=written,
+        decomposition=decomposition or {},
     )
     path = output_dir / "report.html"
     tmp = path.with_name(".report.html.part")
@@ -91,8 +96,10 @@ class _Report:
         selection: Selection,
         sensitivity: pd.DataFrame | None,
         written: Mapping[str, Path],
+        decomposition: Mapping[str, pd.DataFrame] | None = None,
     ) -> None:
         self.plan = plan
+        self.decomposition = decomposition or {}
         self.experiment = plan.experiment
         self.outcome = outcome
         self.baseline = plan.variants[0].name
@@ -118,6 +125,7 @@ class _Report:
                 self.decision(lines),
                 self.variants(),
                 self.headline(),
+                self.sources(),
                 self.plots(),
                 self.caveats(),
                 self.footer(),
@@ -262,6 +270,37 @@ class _Report:
                 "(see the caveats): it reproduces an input, it does not test the plan."
             )
         return f"<section><h2>Headline results</h2>{body}<p class='note'>{legend}</p></section>"
+
+    def sources(self) -> str:
+        """Where the combined change comes from: each part on its own, all together, the interaction."""
+        parts = self.experiment.report.decomposition
+        if parts is None or not self.decomposition:
+            return ""
+        metrics = list(self.decomposition)
+        frames = {m: f.set_index("term") for m, f in self.decomposition.items()}
+        rows = []
+        for term in frames[metrics[0]].index:
+            label = parts.together if term == "together" else term
+            row: list[Cell | str] = [
+                Cell(f"<b>{esc(label)}</b>" if term in ("together", "interaction") else esc(label))
+            ]
+            for metric in metrics:
+                r = frames[metric].loc[term]
+                share = "" if term == "together" or not math.isfinite(r["share"]) else f" ({r['share']:.0%})"
+                row.append(
+                    Cell(
+                        with_sub(esc(fmt(r["diff"]) + share), esc(f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")), "num"
+                    )
+                )
+            rows.append(row)
+        header: list[Cell | str] = [f"change vs {self.baseline}", *(Cell(breakable(m, "_"), "num") for m in metrics)]
+        note = (
+            f"Each part is {esc(self.baseline)} with only that change; <b>{esc(parts.together)}</b> has all of them. "
+            "Mean change per replication with its 95% interval, paired with the baseline lead by lead; in brackets "
+            "the share of the combined change. The interaction is what the parts add only in combination "
+            "(for example rep time freed by one stage and used by another)."
+        )
+        return f"<section><h2>Where the change comes from</h2>{table(header, rows)}<p class='note'>{note}</p></section>"
 
     def plots(self) -> str:
         """Every plot the run wrote, grouped, except the sensitivity ones (shown with the caveats)."""
