@@ -502,7 +502,7 @@ class _Report:
             return (
                 head + "<p>No figure on this page is a calibration target at these settings: every figure is a "
                 f"prediction of the modelled mechanisms with the documented parameters ({CALIBRATION_SOURCE}"
-                ", docs/model.md section 3 for the behavioural ones).</p>"
+                ", docs/parameters.md for every parameter).</p>"
             )
         items = "".join(f"<li>{f}</li>" for f in found)
         return (
@@ -512,7 +512,7 @@ class _Report:
             "<p>Every other figure is a <strong>prediction</strong> of the modelled mechanisms (queues, "
             "calendars, delays, speed-to-lead decay and the competitor hazard) with documented "
             "parameters; the behavioural parameters behind the revenue and win-rate changes are "
-            "judgment values with wide ranges (docs/model.md section 3), which the sensitivity "
+            "judgment values with wide ranges (docs/parameters.md), which the sensitivity "
             "analysis below moves.</p>"
         )
 

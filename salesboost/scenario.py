@@ -44,8 +44,10 @@ class KpiConfig:
     approval_sla_hours: float  # an approval slower than this breaches the SLA
     response_sla_business_hours: float  # first contact within this many working hours is timely
     wip_sample_hours: float  # mean gap between Poisson-timed samples of work in progress
+    panel_period: str = "month"  # periods of the KPI panel: month | week (ISO weeks)
 
     def __post_init__(self) -> None:
+        checks.one_of("panel_period", self.panel_period, ("month", "week"))
         checks.positive("approval_sla_hours", self.approval_sla_hours)
         checks.positive("response_sla_business_hours", self.response_sla_business_hours)
         checks.positive("wip_sample_hours", self.wip_sample_hours)

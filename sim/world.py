@@ -43,7 +43,7 @@ class World:
         self.end = (horizon.days + horizon.drain_days) * HOURS_PER_DAY
         self.days = int(self.end // HOURS_PER_DAY) + 2
         self.calendar = Calendar.from_config(scenario.calendar)
-        self.panel = PanelRecorder(scenario.calendar.start(), self.end)
+        self.panel = PanelRecorder(scenario.calendar.start(), self.end, scenario.kpi.panel_period)
         self.recorder = Recorder(scenario, self.panel, log, streams.sampler_exponential("monitor.wip_samples"))
         self._order = itertools.count()
         pipeline = scenario.pipeline
