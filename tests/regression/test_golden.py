@@ -25,7 +25,7 @@ HORIZON = {"days": 56.0, "warmup_days": 14.0, "drain_days": 30.0}
 
 def test_regression_default_legacy_seed():
     scenario = small_scenario("legacy", **HORIZON)
-    assert scenario.config_hash() == "9759732b4a3555ed", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "b5c7ec887d9dfede", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1090.0,
@@ -62,7 +62,7 @@ def test_regression_default_legacy_seed():
 
 def test_regression_default_optimised_seed():
     scenario = small_scenario("optimised", **HORIZON)
-    assert scenario.config_hash() == "c76c110f3e7bbd09", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "3aad82d899e18397", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1110.0,

@@ -62,10 +62,10 @@ def test_stopping_rule_respects_the_bounds():
 
 
 def test_theory_adaptive_sweep_stops_at_the_poisson_count():
-    # The cohort window is days 14..63: 7 whole weeks of 170 new leads, so leads ~ Poisson(1190)
-    # when accounts send no repeat requests (new accounts would make the count depend on wins).
+    # The cohort window is days 14..63: 7 whole weeks of new leads, so leads ~ Poisson(7 x weekly
+    # rate) when accounts send no repeat requests (new accounts would make the count depend on wins).
     plan = small_plan("experiment.sensitivity.enabled=false", "accounts.repeat_per_year=0")
-    mean = 170 * 7
+    mean = plan.variants[0].scenario.market.leads_per_week * 7
     h = 20.0
     theory = _needed(math.sqrt(mean), h)  # about 18
     adaptive = AdaptiveConfig(enabled=True, metric="leads", half_width=h, min_replications=5, max_replications=80)

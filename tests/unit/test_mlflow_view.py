@@ -307,13 +307,13 @@ def test_summary_json_names_a_best_variant_only_when_it_is_clear(runs):
     clear = _summary_json(plan, outcome, summary, comparison, best_variant(summary, "revenue"))["best"]
     assert clear["variant"] == "optimised"
     assert clear["clear"] is True
-    # win_rate: the two variants' intervals overlap at this size, so there is no best
-    overlap = best_variant(summary, "win_rate")
+    # leads: both variants see the same prospects (common random numbers), so the intervals overlap
+    overlap = best_variant(summary, "leads")
     assert not overlap.clear
     unclear = _summary_json(plan, outcome, summary, comparison, overlap)["best"]
     assert unclear["variant"] is None
     assert unclear["top"] == overlap.variant
-    assert unclear["explanation"].startswith("No clear difference in win_rate")
+    assert unclear["explanation"].startswith("No clear difference in leads")
 
 
 def test_the_screenshot_script_names_a_missing_store_in_one_line(tmp_path: Path):
