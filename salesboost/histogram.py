@@ -70,19 +70,27 @@ class LogHistogram:
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile, interpolated geometrically within its bin (``nan`` if empty)."""
-        total = self.total
-        if total == 0:
-            return math.nan
-        target = q * total
-        seen = 0
-        for i, count in enumerate(self.counts):
-            if count and seen + count >= target:
-                low, high = bin_edges(i)
-                frac = (target - seen) / count
-                if i == 0:
-                    return high * frac
-                if math.isinf(high):
-                    return low
-                return low * (high / low) ** frac
-            seen += count
-        return bin_edges(N_BINS - 1)[0]
+        return bins_quantile(enumerate(self.counts), self.total, q)
+
+
+def bins_quantile(bins: Iterable[tuple[int, int]], total: int, q: float) -> float:
+    """The ``q`` quantile of ``(bin, count)`` pairs in bin order, ``total`` counts in all.
+
+    Interpolated geometrically within its bin (linearly in the first, which starts at 0);
+    ``nan`` if ``total`` is 0. Dense histograms and sparse ``{bin: count}`` ones share it.
+    """
+    if total == 0:
+        return math.nan
+    target = q * total
+    seen = 0
+    for i, count in bins:
+        if count and seen + count >= target:
+            low, high = bin_edges(i)
+            frac = (target - seen) / count
+            if i == 0:
+                return high * frac
+            if math.isinf(high):
+                return low
+            return low * (high / low) ** frac
+        seen += count
+    return bin_edges(N_BINS - 1)[0]

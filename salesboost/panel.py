@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from salesboost.histogram import N_BINS, bin_edges
+from salesboost.histogram import bins_quantile
+from salesboost.work import TASK_KINDS
 
 #: Dimensions of a pipeline row, in column order.
 PANEL_DIMENSIONS: tuple[str, ...] = ("period", "cohort", "region", "channel", "segment", "product")
@@ -38,20 +39,11 @@ MEASURES: tuple[str, ...] = (
 )
 #: Quantiles reported per measure, with their column suffix.
 QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9))
-#: What a worker's busy time is spent on; ``absence`` is not busy time.
+#: What a worker's busy time is spent on: the task kinds, with ``absence`` (not busy time) after training.
 WORK_KINDS: tuple[str, ...] = (
-    "first_contact",
-    "quote",
-    "contract",
-    "account",
-    "admin",
-    "training",
+    *TASK_KINDS[: TASK_KINDS.index("training") + 1],
     "absence",
-    "approval",
-    "escalation",
-    "countersign",
-    "duties",
-    "order_entry",
+    *TASK_KINDS[TASK_KINDS.index("training") + 1 :],
 )
 #: Work kinds that do not count as busy time.
 NOT_BUSY: tuple[str, ...] = ("absence",)
@@ -144,23 +136,7 @@ def sparse_quantile(counts: Mapping[int, int], q: float) -> float:
 
     Interpolated geometrically within its bin, as :meth:`LogHistogram.quantile`; NaN if empty.
     """
-    total = sum(counts.values())
-    if total == 0:
-        return math.nan
-    target = q * total
-    seen = 0
-    for i in sorted(counts):
-        count = counts[i]
-        if count and seen + count >= target:
-            low, high = bin_edges(i)
-            frac = (target - seen) / count
-            if i == 0:
-                return high * frac
-            if math.isinf(high):
-                return low
-            return low * (high / low) ** frac
-        seen += count
-    return bin_edges(N_BINS - 1)[0]
+    return bins_quantile(sorted(counts.items()), sum(counts.values()), q)
 
 
 def panels_to_dict(panels: Mapping[str, PanelTable]) -> dict[str, Any]:

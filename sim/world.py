@@ -10,12 +10,11 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
-from salesboost.distributions import Dist
 from salesboost.pipeline import ErpBatch, OnlineInbox, ReviewWindows
 from salesboost.scenario import Scenario
-from salesboost.work import TASK_KINDS
 from sim.agents.manager import away_days
 from sim.agents.rep import RepState, ability, days_off, rep_streams, subtract
 from sim.agents.worker import SharedQueue, Worker
@@ -28,8 +27,6 @@ from sim.panel import PanelRecorder
 from sim.recorder import ActivityLog, Recorder
 from sim.streams import Sampler, Streams
 from sim.tasks import ACCOUNT, ADMIN, DUTIES, TRAINING, Task
-
-_PANEL_KIND = {i: i for i in range(len(TASK_KINDS))}
 
 
 class World:
@@ -111,6 +108,7 @@ class World:
         self.pools: dict[str, SharedQueue] = {}
         self.reps_by_region: dict[str, list[Worker]] = {}
         self.reps: list[Worker] = []
+        self.rep_daily: dict[str, np.random.Generator] = {}
         for region, count in team.reps.items():
             if count <= 0:
                 continue
@@ -119,7 +117,8 @@ class World:
             members = self.reps_by_region[region] = []
             for i in range(count):
                 name = f"rep_{region}_{i + 1}"
-                rng_ability, rng_sick, rng_leave, _ = rep_streams(self.streams, name)
+                rng_ability, rng_sick, rng_leave, rng_daily = rep_streams(self.streams, name)
+                self.rep_daily[name] = rng_daily
                 off = days_off(rep_time, self.calendar, rng_sick, rng_leave, self.days)
                 rep = Worker(
                     self.env,
@@ -137,7 +136,6 @@ class World:
                 rep.index = self.panel.worker(name, "rep", region)
                 members.append(rep)
                 self.reps.append(rep)
-        self.rep_daily = {rep.name: self.streams.generator(f"rep.{rep.name}.daily") for rep in self.reps}
         self.service_hours = {
             rep.name: self.streams.sampler(f"rep.{rep.name}.service_hours", scenario.accounts.service_task_hours)
             for rep in self.reps
@@ -227,7 +225,7 @@ class World:
         weekday = date.weekday()
         month = date.year * 12 + date.month - 1
         service_per_day = accounts.service_hours_per_month * 12.0 / 250.0
-        mean_task = _mean(accounts.service_task_hours)
+        mean_task = accounts.service_task_hours.expected
         expires = (day + 1) * HOURS_PER_DAY
         for rep in self.reps:
             if not rep.calendar.is_workday(day):
@@ -258,13 +256,3 @@ class World:
                 manager.own.append(task)
             manager.wake()
         self._plan_day(day + 1)
-
-
-def _mean(dist: Dist) -> float:
-    if dist.mean is not None:
-        return float(dist.mean)
-    if dist.dist == "triangular":
-        return (float(dist.low or 0) + float(dist.mode or 0) + float(dist.high or 0)) / 3.0
-    if dist.dist == "uniform":
-        return (float(dist.low or 0) + float(dist.high or 0)) / 2.0
-    return sum(dist.values) / len(dist.values) if dist.values else 0.0
