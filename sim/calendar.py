@@ -3,7 +3,8 @@
 A calendar answers three questions fast, because stages ask them for every lead:
 the next working instant, when a given amount of work ends, and how many working hours
 lie between two instants. Durations stated as work time go through a calendar; elapsed
-durations do not. Day-level facts are cached per clock day as the clock advances.
+durations do not. Nothing is stored per day: a day's working intervals are the weekly ones
+shifted to it, or none, so a calendar's memory does not grow with the horizon.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ class Calendar:
 
     __slots__ = (
         "_always",
-        "_cumulative",
-        "_days",
+        "_day_hours",
         "_extra",
         "_holidays",
         "_intervals",
@@ -54,8 +54,7 @@ class Calendar:
         if not self._intervals or not self._workdays:
             raise ValueError("a calendar needs at least one working weekday and one working interval")
         self._always = len(self._workdays) == 7 and not self._holidays and self._intervals == ((0.0, HOURS_PER_DAY),)
-        self._days: list[Intervals] = []  # working intervals of each clock day, absolute hours
-        self._cumulative: list[float] = [0.0]  # working hours before each clock day
+        self._day_hours = sum(b - a for a, b in self._intervals)
 
     @classmethod
     def always_open(cls) -> Calendar:
@@ -85,36 +84,31 @@ class Calendar:
             return True
         return (self._start_weekday + day) % 7 in self._workdays and day not in self._holidays
 
-    def _day(self, day: int) -> Intervals:
-        """Working intervals of clock day ``day`` in clock hours (cached)."""
-        days = self._days
-        while len(days) <= day:
-            d = len(days)
-            base = d * HOURS_PER_DAY
-            spans = tuple((base + a, base + b) for a, b in self._intervals) if self.is_workday(d) else _NONE
-            days.append(spans)
-            self._cumulative.append(self._cumulative[-1] + sum(b - a for a, b in spans))
-        return days[day]
-
     def day_intervals(self, day: int) -> Intervals:
         """Working intervals of clock day ``day``, in hours after its midnight."""
         return self._intervals if self.is_workday(day) else _NONE
 
     def is_working(self, t: float) -> bool:
         """Whether instant ``t`` lies inside working time."""
-        return any(a <= t < b for a, b in self._day(int(t // HOURS_PER_DAY)))
+        day = int(t // HOURS_PER_DAY)
+        if not self.is_workday(day):
+            return False
+        hour = t - day * HOURS_PER_DAY
+        return any(a <= hour < b for a, b in self._intervals)
 
     def next_working_instant(self, t: float) -> float:
         """The first instant at or after ``t`` that is working time."""
         if self._always:
             return t
         day = int(t // HOURS_PER_DAY)
-        days = self._days
+        intervals = self._intervals
         while True:
-            spans = days[day] if day < len(days) else self._day(day)
-            for a, b in spans:
-                if t < b:
-                    return t if t > a else a
+            if self.is_workday(day):
+                base = day * HOURS_PER_DAY
+                for start, stop in intervals:
+                    if t < base + stop:
+                        a = base + start
+                        return t if t > a else a
             day += 1
 
     def add_working_time(self, t: float, work: float) -> float:
@@ -122,44 +116,47 @@ class Calendar:
         if self._always:
             return t + work
         day = int(t // HOURS_PER_DAY)
-        days = self._days
+        intervals = self._intervals
         while True:
-            spans = days[day] if day < len(days) else self._day(day)
-            for a, b in spans:
-                if t < b:
-                    t = max(t, a)
-                    if work <= b - t:
-                        return t + work
-                    work -= b - t
-                    t = b
+            if self.is_workday(day):
+                base = day * HOURS_PER_DAY
+                for start, stop in intervals:
+                    b = base + stop
+                    if t < b:
+                        a = base + start
+                        t = max(t, a)
+                        if work <= b - t:
+                            return t + work
+                        work -= b - t
+                        t = b
             day += 1
-
-    def working_hours_until(self, t: float) -> float:
-        """Working hours from clock 0 to ``t``."""
-        if self._always:
-            return t
-        day = int(t // HOURS_PER_DAY)
-        spans = self._day(day)
-        total = self._cumulative[day]
-        for a, b in spans:
-            if t <= a:
-                break
-            total += (t if t < b else b) - a
-        return total
 
     def working_hours_between(self, t0: float, t1: float) -> float:
         """Working hours in ``[t0, t1]`` (0 if ``t1 <= t0``)."""
         if t1 <= t0:
             return 0.0
-        return self.working_hours_until(t1) - self.working_hours_until(t0)
+        if self._always:
+            return t1 - t0
+        first, last = int(t0 // HOURS_PER_DAY), int(t1 // HOURS_PER_DAY)
+        total = 0.0
+        for day in range(first, last + 1):
+            if not self.is_workday(day):
+                continue
+            base = day * HOURS_PER_DAY
+            if t0 <= base and base + HOURS_PER_DAY <= t1:
+                total += self._day_hours
+                continue
+            for a, b in self._intervals:
+                lo, hi = max(t0, base + a), min(t1, base + b)
+                if hi > lo:
+                    total += hi - lo
+        return total
 
     def next_daily_instant(self, t: float, times: tuple[float, ...]) -> float:
         """The first instant at or after ``t`` at one of ``times`` (hours) on a working day."""
         day = int(t // HOURS_PER_DAY)
-        days = self._days
         while True:
-            spans = days[day] if day < len(days) else self._day(day)
-            if spans:
+            if self.is_workday(day):
                 base = day * HOURS_PER_DAY
                 for hour in times:
                     if base + hour >= t:

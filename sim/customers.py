@@ -2,17 +2,24 @@
 
 Initial accounts exist at clock 0; a prospect whose order is booked becomes a new account.
 Repeat requests follow a Poisson process per account (the customer model replaces this seam
-with latent purchase dynamics). Request j of initial account i always has the same time and
-the same draws: gaps and rows are drawn column-wise (the j-th of every account at once), so
-they do not depend on how many requests other accounts send.
+with latent purchase dynamics). Every account draws its requests from a generator of its
+own (``account.<id>``, made at its first use), so request n of an account has the same draws
+whatever the other accounts do. The gaps of the initial accounts' requests are drawn
+column-wise (the n-th gap of every account at once, from ``accounts.repeat_gaps``) and kept
+in a heap of each account's next request; a column is dropped after its last use, so the
+memory of the base is its accounts, whatever the horizon.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from salesboost.scenario import Scenario
-from sim.lead import RowSource, SingleRows, categorical, share_bounds
+from sim.lead import SingleRows, categorical, share_bounds
 from sim.streams import Streams
 
 HOURS_PER_YEAR = 365.25 * 24.0
@@ -24,13 +31,14 @@ class Account:
     __slots__ = (
         "id",
         "last_order",
+        "next_gap",
         "orders",
         "owner",
         "product",
         "region",
         "requests",
         "revenue",
-        "rows",
+        "rng",
         "segment",
         "tags",
     )
@@ -46,7 +54,8 @@ class Account:
         self.revenue = 0.0
         self.last_order = -1.0
         self.requests = 0
-        self.rows: SingleRows | None = None  # draws of an account won during the run
+        self.next_gap = float("inf")  # hours from the last request to the next (an account won during the run)
+        self.rng: np.random.Generator | None = None  # the account's own stream (made at its first use)
 
 
 class AccountBase:
@@ -73,14 +82,19 @@ class AccountBase:
             account.tags = frozenset(tag for tag, has in tags.items() if has[i])
             self.accounts.append(account)
         self.by_id = {a.id: a for a in self.accounts}
+        self._rows = SingleRows(scenario, scenario.market.segments["existing"].deal_size)
         self._initial = n
-        self.schedule = self._initial_requests(end)
-        self._rows: dict[int, list[tuple[float, ...]]] = {}
-        # Requests still to come per request number: a number's rows are freed after its last,
-        # so memory stays flat in the horizon.
-        self._pending: dict[int, int] = {}
-        for _, _, request in self.schedule:
-            self._pending[request] = self._pending.get(request, 0) + 1
+        self._end = end
+        self._gap_stream = streams.generator("accounts.repeat_gaps")
+        self._gap_columns: dict[int, list[float]] = {}  # request number -> the gaps to it, by account
+        self._queued: dict[int, int] = {}  # request number -> its requests in the heap
+        self._heap: list[tuple[float, int, int]] = []  # (time, account index, request number)
+        if n and self.rate > 0:
+            gaps = self._gap_column(0)
+            self._heap = [(gaps[i] / self.rate, i, 0) for i in range(n) if gaps[i] / self.rate < end]
+            heapq.heapify(self._heap)
+            self._queued[0] = len(self._heap)
+        self._gap_columns.pop(0, None)
 
     def _owner(self, region: str) -> Any:
         reps = self._owners[region]
@@ -88,55 +102,64 @@ class AccountBase:
         self._next_owner[region] = i + 1
         return reps[i % len(reps)]
 
-    def _initial_requests(self, end: float) -> list[tuple[float, int, int]]:
-        """(time, account index, request number) of every initial account's requests before ``end``."""
-        n = len(self.accounts)
-        if n == 0 or self.rate <= 0:
-            return []
-        gaps = self._streams.generator("accounts.repeat_gaps")
-        times = [0.0] * n
-        schedule: list[tuple[float, int, int]] = []
-        j = 0
-        alive = n
-        while alive:
-            column = gaps.standard_exponential(n).tolist()
-            alive = 0
-            for i in range(n):
-                t = times[i]
-                if t < end:
-                    t = times[i] = t + column[i] / self.rate
-                    if t < end:
-                        schedule.append((t, i, j))
-                        alive += 1
-            j += 1
-        schedule.sort()
-        return schedule
+    def _gap_column(self, request: int) -> list[float]:
+        """Every initial account's gap to request ``request`` (drawn once, in request order)."""
+        column = self._gap_columns.get(request)
+        if column is None:
+            column = self._gap_columns[request] = self._gap_stream.standard_exponential(self._initial).tolist()
+        return column
 
-    def initial_row(self, index: int, request: int) -> tuple[float, ...]:
-        """The draws of request ``request`` of initial account ``index``."""
-        rows = self._rows.get(request)
-        if rows is None:
-            deal = self._scenario.market.segments["existing"].deal_size
-            source = RowSource(self._scenario, self._streams, f"accounts.request{request}", deal)
-            rows = self._rows[request] = source.rows(self._initial)
-        row = rows[index]
-        left = self._pending[request] = self._pending[request] - 1
-        if left == 0:
-            del self._rows[request]
-        return row
+    def next_initial_request(self) -> tuple[float, int, int] | None:
+        """The next (time, account index, request number) of the initial accounts, or None."""
+        heap = self._heap
+        if not heap:
+            return None
+        t, i, j = heapq.heappop(heap)
+        t_next = t + self._gap_column(j + 1)[i] / self.rate
+        if t_next < self._end:
+            heapq.heappush(heap, (t_next, i, j + 1))
+            self._queued[j + 1] = self._queued.get(j + 1, 0) + 1
+        self._queued[j] -= 1
+        if self._queued[j] == 0:  # no request j left: nobody needs the gaps to request j + 1
+            del self._queued[j], self._gap_columns[j + 1]
+        return t, i, j
+
+    def initial_requests(self) -> Iterator[tuple[float, int, int]]:
+        """Every remaining initial request in time order (consumes them)."""
+        while (item := self.next_initial_request()) is not None:
+            yield item
+
+    def request_row(self, account: Account) -> tuple[float, ...]:
+        """The draws of ``account``'s next request, from its own stream."""
+        return self._rows.row(self._stream(account))
+
+    def _stream(self, account: Account) -> np.random.Generator:
+        rng = account.rng
+        if rng is None:
+            rng = account.rng = self._streams.entity(f"account.{account.id}")
+        return rng
 
     def add(self, account_id: str, region: str, product: str) -> Account:
-        """A new account (a prospect whose first order was booked), with its own streams."""
+        """A new account (a prospect whose first order was booked).
+
+        Its stream draws its tags, then the gap to each request and the request's row, in turn.
+        """
         account = Account(account_id, region, product, self._owner(region))
-        rng = self._streams.generator(f"account.{account_id}")
+        rng = self._stream(account)
         tags = self._scenario.accounts.tags
-        account.tags = frozenset(t for t, u in zip(tags, rng.random(len(tags)).tolist(), strict=True) if u < tags[t])
-        account.rows = SingleRows(self._scenario, rng, self._scenario.market.segments["existing"].deal_size)
+        if tags:
+            draws = rng.random(len(tags)).tolist()
+            account.tags = frozenset(t for t, u in zip(tags, draws, strict=True) if u < tags[t])
+        account.next_gap = self._gap(rng)
         self.accounts.append(account)
         self.by_id[account_id] = account
         return account
 
-    def next_request_gap(self, account: Account) -> float:
-        """Hours to a new account's next request (from its own stream)."""
-        rng = self._streams.generator(f"account.{account.id}.gaps")
-        return float(rng.standard_exponential()) / self.rate if self.rate > 0 else float("inf")
+    def new_account_request(self, account: Account) -> tuple[float, ...]:
+        """The draws of a new account's next request; sets the gap to the one after it."""
+        row = self.request_row(account)
+        account.next_gap = self._gap(self._stream(account))
+        return row
+
+    def _gap(self, rng: np.random.Generator) -> float:
+        return rng.standard_exponential() / self.rate if self.rate > 0 else float("inf")

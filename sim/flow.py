@@ -81,6 +81,16 @@ class DealFlow:
             self._rec.leave(lead.stage, lead.stage_entered, now)
             lead.stage = -1
 
+    @staticmethod
+    def _close(lead: Lead) -> None:
+        """The deal is over: later callbacks do nothing, and the lead lets go of its last task.
+
+        The task points back at the lead, so the pair would wait for the cyclic garbage
+        collector; dropping the link frees a finished lead at once.
+        """
+        lead.closed = True
+        lead.pending = None
+
     def _log(self, lead: Lead, activity: str, resource: str, start: float, end: float) -> None:
         log = self._rec.log
         if log is not None:
@@ -162,7 +172,7 @@ class DealFlow:
         self._leave(lead, now)
         if lead.accept_u >= lead.accept_prob:
             self._log(lead, "quote_declined", "customer", now, now)
-            lead.closed = True
+            self._close(lead)
             self._rec.close(lead, DECLINED)
             return
         self._rec.step(lead, ACCEPTED, now)
@@ -270,7 +280,7 @@ class DealFlow:
     def _booked(self, lead: Lead, countersigned: float) -> None:
         now = self._env.now
         self._leave(lead, now)
-        lead.closed = True
+        self._close(lead)
         self._rec.ordered(lead, now - countersigned, now)
         self._log(lead, "order_booked", "erp", now, now)
         account = lead.account
@@ -283,14 +293,14 @@ class DealFlow:
         account.last_order = now
 
     def _schedule_requests(self, account: Account) -> None:
-        t = self._env.now + self.world.accounts.next_request_gap(account)
+        t = self._env.now + account.next_gap
         if t >= self.world.end:
             return
 
         def request() -> None:
             assert self.account_request is not None
-            assert account.rows is not None
-            self.account_request(account, t, account.rows.next(), account.requests)
+            n = account.requests
+            self.account_request(account, t, self.world.accounts.new_account_request(account), n)
             self._schedule_requests(account)
 
         self._at(t, request)
@@ -300,10 +310,10 @@ class DealFlow:
         if lead.closed or lead.signed_at > 0:
             return
         now = self._env.now
-        lead.closed = True
         task = lead.pending
         if task is not None and task.started < 0:
             task.cancelled = True
+        self._close(lead)
         self._leave(lead, now)
         self._log(lead, "lost_to_competitor", "competitor", now, now)
         self._rec.close(lead, LOST)

@@ -70,7 +70,6 @@ class Intake:
                 world.streams.generator(f"arrivals.{name}.thinning").random,
             )
             self._schedule_prospect(name, times)
-        self._requests = iter(world.accounts.schedule)
         self._schedule_request()
 
     def _schedule_prospect(self, channel: str, times: Iterator[float]) -> None:
@@ -98,7 +97,7 @@ class Intake:
         self._schedule_prospect(channel, times)
 
     def _schedule_request(self) -> None:
-        item = next(self._requests, None)
+        item = self.world.accounts.next_initial_request()
         if item is None:
             return
         t, index, request = item
@@ -107,7 +106,7 @@ class Intake:
     def _initial_request(self, t: float, index: int, request: int) -> None:
         accounts = self.world.accounts
         account = accounts.accounts[index]
-        self.account_request(account, t, accounts.initial_row(index, request), request)
+        self.account_request(account, t, accounts.request_row(account), request)
         self._schedule_request()
 
     def account_request(self, account: Account, t: float, row: tuple[float, ...], n: int) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from salesboost.distributions import Dist
 from salesboost.pipeline import PaperContract
 from salesboost.scenario import Scenario
+from sim.inversion import InvertedRows
 from sim.streams import CHUNK, Streams, VectorDraw, vector_draw
 
 
@@ -187,23 +188,24 @@ class SequentialRows:
 
 
 class SingleRows:
-    """Rows of one entity with its own generator (an account won during the run)."""
+    """How to draw one row at a time from an entity's own generator (an account's request).
 
-    __slots__ = ("_draws",)
+    One instance serves every entity: it holds the scenario's distributions, the entity holds
+    its generator. Rows are drawn by inversion (:mod:`sim.inversion`), one uniform per column,
+    so a variant that changes one distribution leaves the entity's other values unchanged.
+    """
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator, deal_size: Dist) -> None:
-        draws: list[VectorDraw | None] = []
-        for where in DRAWS.values():
-            dist = where(scenario)
-            draws.append(None if dist is None else vector_draw(dist, rng))
-        draws += [rng.random] * len(UNIFORMS)
-        draws.append(vector_draw(deal_size, rng))
-        draws.append(rng.standard_exponential)
-        self._draws = draws
+    __slots__ = ("_rows",)
 
-    def next(self) -> tuple[float, ...]:
-        """The entity's next row."""
-        return tuple(0.0 if draw is None else float(draw(1)[0]) for draw in self._draws)
+    def __init__(self, scenario: Scenario, deal_size: Dist) -> None:
+        columns: list[Dist | str | None] = [where(scenario) for where in DRAWS.values()]
+        columns += ["uniform"] * len(UNIFORMS)
+        columns += [deal_size, Dist(dist="exponential", mean=1.0)]
+        self._rows = InvertedRows(columns)
+
+    def row(self, rng: np.random.Generator) -> tuple[float, ...]:
+        """The entity's next row, drawn from ``rng``."""
+        return self._rows.row(rng)
 
 
 def categorical(u: float, bounds: list[float], names: list[str]) -> str:

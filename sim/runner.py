@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import time
+from collections.abc import Iterator
 
 from salesboost.panel import WORK_KINDS
 from salesboost.results import FUNNEL, RunResult
@@ -55,7 +58,8 @@ def run(
         intake.start()
         flow.start_windows()
         world.start_days()
-        world.env.run(until=world.end)
+        with _quiet_collector():
+            world.env.run(until=world.end)
         world.recorder.sample_until(world.end)
         if writer is not None:
             writer.close()
@@ -88,6 +92,25 @@ def run(
         wall_seconds=time.perf_counter() - wall,
         cpu_seconds=time.process_time() - cpu,
     )
+
+
+@contextlib.contextmanager
+def _quiet_collector() -> Iterator[None]:
+    """Fewer cyclic garbage collections while the clock runs, and none over the long-lived world.
+
+    The run allocates millions of short-lived objects; with the default thresholds the
+    collector keeps re-scanning the scenario, the streams and the accounts (a fifth of the
+    run's time). Freezing what exists before the run and collecting the young generation less
+    often leaves what the collector finds unchanged; both are restored afterwards.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _availability(world: World, t0: float, t1: float) -> tuple[float, float]:

@@ -44,6 +44,15 @@ class Streams:
             rng = self._generators[name] = np.random.Generator(np.random.PCG64(sequence))
         return rng
 
+    def entity(self, name: str) -> np.random.Generator:
+        """A new generator for entity ``name`` (an account won during the run), not kept here.
+
+        Seeded from ``(seed, replication, stream_key(name))``; the caller holds it for as long
+        as the entity lives, so the streams of many short-lived entities do not pile up.
+        """
+        sequence = np.random.SeedSequence((self.seed, self.replication, stream_key(name)))
+        return np.random.Generator(np.random.PCG64(sequence))
+
     def sampler(self, name: str, dist: Dist) -> Sampler:
         """Draw one value of ``dist`` at a time from stream ``name``."""
         return Sampler(vector_draw(dist, self.generator(name)))
@@ -77,30 +86,32 @@ class Sampler:
         return self._buffer[i]
 
 
-def vector_draw(dist: Dist, rng: np.random.Generator) -> VectorDraw:
-    """A function ``n -> n values of dist`` drawing from ``rng``."""
+def _method(dist: Dist) -> tuple[str, tuple[float, ...]]:
+    """The ``numpy.random.Generator`` method that draws ``dist``, and its leading arguments."""
     kind = dist.dist
     if kind == "exponential":
-        mean = float(dist.mean or 0.0)
-        return lambda n: rng.exponential(mean, n)
+        return "exponential", (float(dist.mean or 0.0),)
     if kind == "lognormal":
         sigma = math.sqrt(math.log1p(float(dist.cv or 0.0) ** 2))
-        mu = math.log(float(dist.mean or 0.0)) - sigma * sigma / 2
-        return lambda n: rng.lognormal(mu, sigma, n)
+        return "lognormal", (math.log(float(dist.mean or 0.0)) - sigma * sigma / 2, sigma)
     if kind == "gamma":
         shape = 1.0 / float(dist.cv or 0.0) ** 2
-        scale = float(dist.mean or 0.0) / shape
-        return lambda n: rng.gamma(shape, scale, n)
+        return "gamma", (shape, float(dist.mean or 0.0) / shape)
     if kind == "triangular":
-        low, mode, high = float(dist.low or 0.0), float(dist.mode or 0.0), float(dist.high or 0.0)
-        return lambda n: rng.triangular(low, mode, high, n)
+        return "triangular", (float(dist.low or 0.0), float(dist.mode or 0.0), float(dist.high or 0.0))
     if kind == "uniform":
-        low, high = float(dist.low or 0.0), float(dist.high or 0.0)
-        return lambda n: rng.uniform(low, high, n)
-    if kind == "fixed":
+        return "uniform", (float(dist.low or 0.0), float(dist.high or 0.0))
+    raise ValueError(f"unknown distribution {kind!r}")  # Dist validation makes this unreachable
+
+
+def vector_draw(dist: Dist, rng: np.random.Generator) -> VectorDraw:
+    """A function ``n -> n values of dist`` drawing from ``rng``."""
+    if dist.dist == "fixed":
         value = float(dist.mean or 0.0)
         return lambda n: np.full(n, value)
-    if kind == "empirical":
+    if dist.dist == "empirical":
         values = np.asarray(dist.values, dtype=float)
         return lambda n: rng.choice(values, n)
-    raise ValueError(f"unknown distribution {kind!r}")  # Dist validation makes this unreachable
+    name, args = _method(dist)
+    method = getattr(rng, name)
+    return lambda n: method(*args, n)

@@ -28,36 +28,36 @@ def test_regression_default_legacy_seed():
     assert scenario.config_hash() == "b5c7ec887d9dfede", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1090.0,
-        "orders": 161.0,
-        "revenue": 2784215.6682498725,
-        "win_rate": 0.8131313131313131,
-        "first_response_hours_mean": 46.12618991445455,
-        "quote_approval_hours_mean": 25.82276270003202,
-        "contract_cycle_days_mean": 7.414906857457771,
-        "lead_to_order_days_mean": 16.161604952616162,
-        "rep_utilisation": 0.9197603597929594,
-        "open_deals_mean": 43.16795366795367,
+        "leads": 1097.0,
+        "orders": 160.0,
+        "revenue": 2837654.9129706537,
+        "win_rate": 0.8205128205128205,
+        "first_response_hours_mean": 51.19892979791377,
+        "quote_approval_hours_mean": 19.690348410458654,
+        "contract_cycle_days_mean": 7.666593321779979,
+        "lead_to_order_days_mean": 16.75902399156074,
+        "rep_utilisation": 0.9043747036464431,
+        "open_deals_mean": 44.33204633204633,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {
         "not_contacted": 39,
-        "unqualified": 852,
-        "declined": 21,
-        "lost_to_competitor": 16,
-        "won": 161,
-        "in_flight": 1,
+        "unqualified": 861,
+        "declined": 16,
+        "lost_to_competitor": 19,
+        "won": 160,
+        "in_flight": 2,
     }
     assert result.funnel == {
-        "leads": 1090,
-        "contacted": 1051,
-        "qualified": 199,
-        "quoted": 189,
-        "accepted": 167,
+        "leads": 1097,
+        "contacted": 1058,
+        "qualified": 197,
+        "quoted": 188,
+        "accepted": 170,
         "signed": 161,
-        "ordered": 161,
+        "ordered": 160,
     }
-    assert result.leads_simulated == 2252
+    assert result.leads_simulated == 2254
 
 
 def test_regression_default_optimised_seed():
@@ -65,22 +65,22 @@ def test_regression_default_optimised_seed():
     assert scenario.config_hash() == "3aad82d899e18397", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
-        "leads": 1110.0,
-        "orders": 251.0,
-        "revenue": 4110033.35844646,
-        "win_rate": 0.8537414965986394,
-        "first_response_hours_mean": 12.830988350516034,
-        "quote_approval_hours_mean": 0.6720289970659374,
-        "escalation_rate": 0.025974025974025976,
-        "contract_cycle_days_mean": 3.5559491197380915,
-        "lead_to_order_days_mean": 5.205635891912982,
+        "leads": 1108.0,
+        "orders": 253.0,
+        "revenue": 4022586.1283045523,
+        "win_rate": 0.8754325259515571,
+        "first_response_hours_mean": 13.205883362141321,
+        "quote_approval_hours_mean": 0.58505655639853,
+        "escalation_rate": 0.023333333333333334,
+        "contract_cycle_days_mean": 3.6046937461780857,
+        "lead_to_order_days_mean": 5.302939117891274,
     }
     assert {k: result.metrics[k] for k in golden} == pytest.approx(golden, rel=1e-9)
     assert result.outcomes == {
         "not_contacted": 39,
-        "unqualified": 777,
-        "declined": 29,
+        "unqualified": 780,
+        "declined": 22,
         "lost_to_competitor": 14,
-        "won": 251,
+        "won": 253,
         "in_flight": 0,
     }

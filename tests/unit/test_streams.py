@@ -7,7 +7,7 @@ import pytest
 
 from salesboost import Dist, Scenario
 from sim.customers import AccountBase
-from sim.lead import DRAWS, ROW, UNIFORMS, Lead, RowSource, SequentialRows, SingleRows, categorical, share_bounds
+from sim.lead import DRAWS, ROW, UNIFORMS, Lead, RowSource, SequentialRows, categorical, share_bounds
 from sim.streams import CHUNK, Sampler, Streams, stream_key, vector_draw
 from tests.support import small_scenario
 
@@ -136,29 +136,39 @@ def test_unused_distribution_gives_zero():
     assert dict(zip(ROW, row, strict=True))["courier_out_days"] > 0.0
 
 
-def test_single_rows_of_a_won_account_come_from_its_own_generator():
+def test_a_won_accounts_requests_come_from_its_own_streams():
     scenario = small_scenario("legacy")
-    deal = scenario.market.segments["existing"].deal_size
-    a = SingleRows(scenario, Streams(9).generator("account.web-4"), deal)
-    b = SingleRows(scenario, Streams(9).generator("account.web-4"), deal)
-    c = SingleRows(scenario, Streams(9).generator("account.web-5"), deal)
-    first = a.next()
-    assert first == b.next()
-    assert first != c.next()
-    assert a.next() != first  # the account's next request has new draws
+    owners = {r: ["rep"] for r in scenario.market.regions}
+
+    def requests(streams: Streams, account_id: str) -> list[tuple[float, tuple[float, ...]]]:
+        base = AccountBase(scenario, streams, owners, end=24.0)
+        account = base.add(account_id, "north", "A")
+        out = []
+        for _ in range(3):
+            gap = account.next_gap
+            out.append((gap, base.new_account_request(account)))
+            account.requests += 1
+        return out
+
+    first = requests(Streams(9), "web-4")
+    assert first == requests(Streams(9), "web-4")  # the same account, the same requests
+    assert first != requests(Streams(9), "web-5")
+    assert first[0][1] != first[1][1]  # each request has new draws
+    assert all(len(row) == len(ROW) and gap > 0 for gap, row in first)
 
 
-def test_initial_account_request_rows_are_column_wise_per_request_number():
-    # Request j of account i is row i of the stream set "accounts.request<j>", whatever the other
-    # accounts ask: it does not depend on how many requests came before from anyone.
-    scenario = small_scenario("legacy", accounts__initial=40)
-    streams = Streams(4, 1)
-    base = AccountBase(scenario, streams, {r: ["rep"] for r in scenario.market.regions}, end=24.0 * 400)
-    deal = scenario.market.segments["existing"].deal_size
-    for j in (0, 2):
-        expected = RowSource(scenario, Streams(4, 1), f"accounts.request{j}", deal).rows(40)
-        for i in (0, 17, 39):
-            assert base.initial_row(i, j) == expected[i]
+def test_an_initial_accounts_requests_do_not_depend_on_the_other_accounts():
+    # Request n of account i is the n-th row of the account's own stream, whatever the other
+    # accounts ask, and however many accounts there are.
+    owners = {r: ["rep"] for r in ("north", "east", "south")}
+    small = AccountBase(small_scenario("legacy", accounts__initial=40), Streams(4, 1), owners, end=24.0 * 400)
+    large = AccountBase(small_scenario("legacy", accounts__initial=80), Streams(4, 1), owners, end=24.0 * 400)
+    for i in (39, 0, 17):
+        small.request_row(small.accounts[(i + 5) % 40])  # other accounts ask first in one base only
+        first, second = small.request_row(small.accounts[i]), small.request_row(small.accounts[i])
+        assert (first, second) == (large.request_row(large.accounts[i]), large.request_row(large.accounts[i]))
+        assert first != second
+        assert len(first) == len(ROW)
 
 
 def test_initial_accounts_keep_their_attributes_when_the_base_grows():
@@ -175,10 +185,11 @@ def test_initial_repeat_requests_are_poisson_per_account():
     scenario = small_scenario("legacy", accounts__initial=2000, accounts__repeat_per_year=4.0)
     end = 24.0 * 365.25
     base = AccountBase(scenario, Streams(8), {r: ["rep"] for r in scenario.market.regions}, end=end)
-    counts = np.bincount([i for _, i, _ in base.schedule], minlength=2000)
+    schedule = list(base.initial_requests())
+    counts = np.bincount([i for _, i, _ in schedule], minlength=2000)
     assert counts.mean() == pytest.approx(4.0, abs=4 * np.sqrt(4.0 / 2000))
     assert counts.var() == pytest.approx(4.0, rel=0.15)
-    times = [t for t, _, _ in base.schedule]
+    times = [t for t, _, _ in schedule]
     assert times == sorted(times)
     assert times[-1] < end
 
