@@ -235,10 +235,15 @@ def write_report_plots(
     if not comparison.empty:
         figures["uplift.png"] = uplift_figure(comparison, metrics, baseline=baseline)
     figures["replications.png"] = replications_figure(table, metrics, baseline=baseline)
+    return save_figures(figures, out_dir)
+
+
+def save_figures(figures: Mapping[str, Figure], out_dir: Path, *, dpi: int = 110) -> list[Path]:
+    """Save each figure as ``out_dir / name``; return the files written, in order."""
     paths = []
     for name, fig in figures.items():
         path = out_dir / name
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=dpi)
         paths.append(path)
     return paths
 
@@ -261,12 +266,7 @@ def write_variant_plots(
     figures = {"distributions.png": variant_distributions_figure(results, variant=variant, baseline=baseline)}
     if not comparison.empty:
         figures["uplift.png"] = uplift_figure(comparison, metrics, baseline=baseline)
-    paths = []
-    for name, fig in figures.items():
-        path = out_dir / name
-        fig.savefig(path, dpi=100)
-        paths.append(path)
-    return paths
+    return save_figures(figures, out_dir, dpi=100)
 
 
 #: The monthly series drawn per variant: series name (:func:`analysis.panel.monthly_summary`), axis label.

@@ -23,6 +23,10 @@ salesboost: simulate sales-pipeline strategies and compare them with confidence 
 Usage:
   salesboost [OVERRIDE ...]             run the experiment (default: experiment=cycle_time_gains;
                                         also experiment=pipeline_attribution)
+  salesboost experiment=customer_tiers customers.transactions=FILE [customers.as_of=YYYY-MM-DD]
+                                        a company's customers in the plan's RFM tiers, with a
+                                        fitted purchase model (P(alive), expected value) and its
+                                        check on the transactions after as_of
   salesboost -m KEY=A,B [OVERRIDE ...]  multirun: one experiment per value combination
   salesboost --cfg job [-p KEY]         print the composed config (or one key) and exit
   salesboost --info defaults            show which file each config group comes from
@@ -82,9 +86,14 @@ def _run_hydra_app() -> None:
         if failures:  # a multirun stops at its first failed job
             return
         hydra_cfg = HydraConfig.get()
+        output_dir = Path(hydra_cfg.runtime.output_dir)
         try:
-            validated = plan(cfg, list(hydra_cfg.overrides.task))
-            execute(validated, Path(hydra_cfg.runtime.output_dir))
+            if cfg.experiment.get("kind", "sweep") == "customer_tiers":
+                from experiments.customer_tiers import run  # noqa: PLC0415
+
+                run(cfg, output_dir)
+            else:
+                execute(plan(cfg, list(hydra_cfg.overrides.task)), output_dir)
         except Exception as error:
             failures.append(error)
 

@@ -14,7 +14,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import AppConfig, ExperimentConfig, RayConfig, TrackingConfig
+from experiments.config import AppConfig, CustomersConfig, ExperimentConfig, RayConfig, TrackingConfig
 from experiments.config_files import Location, key_source
 from experiments.paths import CONF_DIR
 from experiments.variants import Variant, expand
@@ -72,6 +72,11 @@ def scenario_of(cfg: DictConfig) -> Scenario:
 def experiment_of(cfg: DictConfig) -> ExperimentConfig:
     """The validated experiment section."""
     return _section(ExperimentConfig, cfg, "experiment")
+
+
+def customers_of(cfg: DictConfig) -> CustomersConfig:
+    """The validated customers section (a company's transactions and tier rules)."""
+    return _section(CustomersConfig, cfg, "customers")
 
 
 def tracking_of(cfg: DictConfig) -> TrackingConfig:

@@ -15,6 +15,8 @@ from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
 from salesboost.scenario import Scenario
 
 EVENT_LOG_FORMATS = ("none", "csv", "parquet")
+#: What an experiment does: compare simulated variants, or read a company's customers into tiers.
+EXPERIMENT_KINDS = ("sweep", "customer_tiers")
 
 
 @dataclass(kw_only=True)
@@ -135,7 +137,8 @@ class ExperimentConfig:
     """A study: variants (override lists and/or a grid) compared against a baseline."""
 
     name: str  # the MLflow experiment
-    baseline: str  # the variant the others are compared with
+    baseline: str = ""  # the variant the others are compared with (a sweep)
+    kind: str = "sweep"  # sweep | customer_tiers (see EXPERIMENT_KINDS)
     variants: dict[str, list[str]] = field(default_factory=dict)  # name -> overrides on top of the config
     grid: dict[str, list[Any]] = field(default_factory=dict)  # key -> values; every combination is a variant
     grid_overrides: list[str] = field(default_factory=list)  # overrides shared by every grid variant
@@ -153,8 +156,13 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ConfigError("name", "must not be empty")
+        checks.one_of("kind", self.kind, EXPERIMENT_KINDS)
+        if self.kind != "sweep":
+            return  # the sweep's settings below do not apply
         if not self.variants and not self.grid:
             raise ConfigError("variants", "needs at least one variant or a grid")
+        if not self.baseline:
+            raise ConfigError("baseline", "name the variant the others are compared with")
         for key, values in self.grid.items():
             if not values:
                 raise ConfigError(f"grid.{key}", "needs at least one value")
@@ -186,6 +194,30 @@ class RayConfig:
 
 
 @dataclass(kw_only=True)
+class ColumnsConfig:
+    """Column names of a transactions file."""
+
+    customer: str = "customer_id"
+    date: str = "date"
+    amount: str | None = None  # null: the file has no amounts (no monetary value, no spend model)
+
+
+@dataclass(kw_only=True)
+class CustomersConfig:
+    """A company's own customers: its transactions file, the snapshot date and the tier rules."""
+
+    transactions: str | None = None  # a CSV or Parquet file, one row per transaction
+    as_of: str | None = None  # YYYY-MM-DD: the snapshot; later transactions are the held-out period
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    holdout_days: int | None = None  # length of the held-out period after as_of; null: all later data
+    tiers: dict[str, Any] = field(default_factory=dict)  # the tier rules (parsed by salesboost.tiers)
+
+    def __post_init__(self) -> None:
+        if self.holdout_days is not None:
+            checks.positive("holdout_days", self.holdout_days)
+
+
+@dataclass(kw_only=True)
 class AppConfig(Scenario):
     """Everything ``salesboost`` reads: the scenario sections plus the lab's settings."""
 
@@ -193,3 +225,4 @@ class AppConfig(Scenario):
     ranges: dict[str, list[float]] = field(default_factory=dict)  # plausible [low, high] per dotted key
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    customers: CustomersConfig = field(default_factory=CustomersConfig)

@@ -203,7 +203,7 @@ class SweepRecorder:
         )
         self.parent_id = parent.info.run_id
         try:
-            _log(client, self.parent_id, params, {}, {}, now=_now())
+            log_values(client, self.parent_id, params, {}, {}, now=_now())
         except BaseException:
             client.delete_run(self.parent_id)
             raise
@@ -243,7 +243,7 @@ class SweepRecorder:
         )
         run_id = child.info.run_id
         try:
-            _log(client, run_id, flatten(variant.params), variant.metrics, variant.steps, now=_now())
+            log_values(client, run_id, flatten(variant.params), variant.metrics, variant.steps, now=_now())
             for path in variant.artifacts:
                 client.log_artifact(run_id, str(path))
             client.set_terminated(run_id, "FAILED" if variant.error else "FINISHED", end_time=_now())
@@ -270,7 +270,7 @@ class SweepRecorder:
         self._writer.shutdown()
         client = self.tracker.client
         parent_id = str(self.parent_id)
-        _log(client, parent_id, {}, metrics, {}, now=_now())
+        log_values(client, parent_id, {}, metrics, {}, now=_now())
         for path, artifact_dir in artifacts:  # a directory is one call, not one per file
             if path.is_dir():
                 client.log_artifacts(parent_id, str(path), artifact_dir)
@@ -298,7 +298,7 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def _log(
+def log_values(
     client: Any,
     run_id: str,
     params: Mapping[str, Any],
@@ -307,6 +307,7 @@ def _log(
     *,
     now: int,
 ) -> None:
+    """Log params, metrics and per-replication steps on run ``run_id`` in as few calls as MLflow allows."""
     from mlflow.entities import Metric, Param  # noqa: PLC0415
 
     param_list = [Param(key, _param_value(value)) for key, value in params.items()]

@@ -131,12 +131,11 @@ class TierRule:
             raise err.under(where) from None
 
 
-# Precedence (why this order): the plan's table order. high_value before potential because it is the
-# narrower rule (without amounts it is contained in potential). dormant before low_value, the overlap
-# that matters: a customer who has stopped buying is a win-back case first (the plan's dormant channels,
-# with a phone call for a high-potential one), whatever the spend. Caution: with the plan's thresholds
-# low_value (R >= 180, F <= 1) lies inside dormant (R >= 90, F <= 2), so this order leaves low_value
-# empty; put low_value first in ``precedence`` to give it the long-lapsed low spenders.
+# Precedence (why this order): the narrower rule first where two overlap. high_value before potential
+# (without amounts high_value lies inside potential); low_value before dormant, because with the plan's
+# thresholds low_value (R >= 180, F <= 1, M bottom 20%) lies inside dormant (R >= 90, F <= 2): in the
+# table's order low_value could never hold anyone. Dormant then keeps the lapsed customers who are not
+# low spenders, the ones a win-back offer is for (the plan's dormant channels).
 PLAN_RULES: tuple[TierRule, ...] = (
     TierRule(
         "high_value",
@@ -167,7 +166,7 @@ PLAN_RULES: tuple[TierRule, ...] = (
         tags=("small_volume", "price_sensitive"),
     ),
 )
-PLAN_PRECEDENCE: tuple[str, ...] = ("high_value", "potential", "dormant", "low_value")
+PLAN_PRECEDENCE: tuple[str, ...] = ("high_value", "potential", "low_value", "dormant")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from experiments.cli import config_groups
-from experiments.compose import compose_config, compose_variants, experiment_of, ray_of, scenario_of, tracking_of
+from experiments.compose import (
+    compose_config,
+    compose_variants,
+    customers_of,
+    experiment_of,
+    ray_of,
+    scenario_of,
+    tracking_of,
+)
 from experiments.variants import expand
 from salesboost import Scenario
 
@@ -28,7 +36,8 @@ def test_every_option_composes_and_validates(group: str, option: str):
     experiment = experiment_of(cfg)
     tracking_of(cfg)
     ray_of(cfg)
-    if group == "experiment":
+    customers_of(cfg)
+    if group == "experiment" and experiment.kind == "sweep":
         variants = compose_variants(experiment, [f"{group}={option}"])
         assert [v.name for v in variants] == list(expand(experiment))
         assert variants[0].name == experiment.baseline
@@ -114,3 +123,11 @@ def test_grid_points_become_variants_named_by_their_values():
     assert point.scenario.team.managers == 3
     assert point.scenario.pipeline.approval.escalate_after_hours == 1.5
     assert point.scenario.pipeline.name == "optimised"  # grid_overrides apply to every point
+
+
+def test_the_customers_tier_rules_in_conf_are_the_plans():
+    # conf/customers/default.yaml spells out the plan's table; the code's defaults are the same rules.
+    from salesboost.tiers import TierConfig
+
+    customers = customers_of(compose_config(["experiment=customer_tiers"]))
+    assert TierConfig.from_dict(customers.tiers) == TierConfig.plan()

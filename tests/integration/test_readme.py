@@ -148,7 +148,7 @@ def group_choice(override: str) -> bool:
 @pytest.mark.parametrize("args", salesboost_commands(), ids=shlex.join)
 def test_salesboost_command_composes_and_passes_preflight(args: list[str], example_dir: Path, tmp_path: Path):
     from experiments.app import plan
-    from experiments.compose import compose_config, experiment_of, ray_of, scenario_of, tracking_of
+    from experiments.compose import compose_config, customers_of, experiment_of, ray_of, scenario_of, tracking_of
     from experiments.config import TrackingConfig
     from experiments.preflight import check_plan
 
@@ -157,6 +157,11 @@ def test_salesboost_command_composes_and_passes_preflight(args: list[str], examp
     for overrides in runs_of(args):
         every = [searchpath(example_dir), *overrides]
         cfg = compose_config(every)
+        if experiment_of(cfg).kind == "customer_tiers":  # reads a file, simulates nothing: the file must exist
+            transactions = customers_of(cfg).transactions
+            assert transactions is not None
+            assert (REPO_ROOT / transactions).resolve().is_file(), transactions
+            continue
         if all(group_choice(o) for o in overrides):
             # Shipped files only: tests/config composes every variant of every shipped experiment.
             scenario_of(cfg), experiment_of(cfg), tracking_of(cfg), ray_of(cfg)

@@ -116,12 +116,13 @@ def test_every_rule_boundary_matches_the_table():
 
 def test_dormant_and_low_value_overlap_resolved_by_precedence():
     found = classify(200, 1, 0.1, PLAN)
-    assert found.matched == ("dormant", "low_value")
-    assert found.tier == "dormant"
-    flipped = TierConfig(precedence=("high_value", "potential", "low_value", "dormant"))
+    assert found.matched == ("low_value", "dormant")
+    assert found.tier == "low_value"  # the narrower rule first: the plan's default
+    flipped = TierConfig(precedence=("high_value", "potential", "dormant", "low_value"))
     again = classify(200, 1, 0.1, flipped)
-    assert again.tier == "low_value"
-    assert again.matched == ("low_value", "dormant")
+    assert again.tier == "dormant"
+    assert again.matched == ("dormant", "low_value")
+    assert classify(200, 1, 0.5, PLAN).tier == "dormant"  # lapsed, not a low spender
 
 
 def test_without_amounts_no_monetary_condition_applies():
@@ -138,7 +139,7 @@ def test_residual_tier_name_is_config():
     config = TierConfig(residual="unclassified")
     found = classify(70, 5, 0.5, config)
     assert (found.tier, found.matched, found.gap) == ("unclassified", (), "a_recency_between")
-    assert config.tiers == ("high_value", "potential", "dormant", "low_value", "unclassified")
+    assert config.tiers == ("high_value", "potential", "low_value", "dormant", "unclassified")
 
 
 # -- the five gaps ---------------------------------------------------------------------------------------
@@ -254,21 +255,21 @@ def test_summary_counts_shares_revenue_gaps_and_overlaps():
     customers = [
         (10, 12, 0.9, 500.0),  # high_value
         (45, 6, 0.5, 200.0),  # potential
-        (200, 1, 0.1, 10.0),  # dormant (and low_value)
+        (200, 1, 0.1, 10.0),  # low_value (and dormant)
         (120, 0, 0.5, 40.0),  # dormant
         (70, 5, 0.5, 250.0),  # maintain, gap a
     ]
     found = [classify(r, f, m, PLAN) for r, f, m, _ in customers]
     summary = summarise(found, [c[3] for c in customers], config=PLAN)
-    assert summary.counts == {"high_value": 1, "potential": 1, "dormant": 2, "low_value": 0, "maintain": 1}
-    assert summary.shares["dormant"] == pytest.approx(0.4)
+    assert summary.counts == {"high_value": 1, "potential": 1, "low_value": 1, "dormant": 1, "maintain": 1}
+    assert summary.shares["dormant"] == pytest.approx(0.2)
     assert summary.revenue_shares == pytest.approx(
-        {"high_value": 0.5, "potential": 0.2, "dormant": 0.05, "low_value": 0.0, "maintain": 0.25}
+        {"high_value": 0.5, "potential": 0.2, "low_value": 0.01, "dormant": 0.04, "maintain": 0.25}
     )
     assert summary.gap_counts["a_recency_between"] == 1
     assert sum(summary.gap_counts.values()) == 1
     assert summary.rule_counts == {"high_value": 1, "potential": 1, "dormant": 2, "low_value": 1}
-    assert summary.overlap_counts[("dormant", "low_value")] == 1
+    assert summary.overlap_counts[("low_value", "dormant")] == 1
     assert sum(summary.overlap_counts.values()) == 1
     assert len(summary.overlap_counts) == 6
     kinds = {row["kind"] for row in summary.rows()}
@@ -279,8 +280,8 @@ def test_summary_without_revenue_or_config():
     summary = summarise([classify(200, 1, None, PLAN, monetary_known=False)])
     assert summary.revenue_shares is None
     assert not summary.monetary_known
-    assert summary.counts == {"dormant": 1}
-    assert summary.overlap_counts == {("dormant", "low_value"): 1}
+    assert summary.counts == {"low_value": 1}
+    assert summary.overlap_counts == {("low_value", "dormant"): 1}
 
 
 def test_summary_rejects_bad_revenue():

@@ -225,7 +225,7 @@ def test_tier_table_adds_rank_tier_matched_and_gap():
     rows = [  # customer, days before as_of of each transaction, amount each
         ("hv", range(0, 360, 28), 50.0),  # 13 orders, last today, top spend
         ("pot", range(40, 360, 60), 20.0),  # 6 orders, R = 40, middle spend
-        ("lapsed", [200], 1.0),  # one order 200 days ago, bottom spend: dormant and low_value
+        ("lapsed", [200], 1.0),  # one order 200 days ago, bottom spend: low_value (and dormant)
         ("mid", [70, 100], 30.0),  # R = 70: gap a
         ("rare", [10], 25.0),  # R = 10, F = 1: gap b
     ]
@@ -240,11 +240,11 @@ def test_tier_table_adds_rank_tier_matched_and_gap():
     assert tiered["tier"].to_dict() == {
         "hv": "high_value",
         "pot": "potential",
-        "lapsed": "dormant",
+        "lapsed": "low_value",
         "mid": "maintain",
         "rare": "maintain",
     }
-    assert tiered.loc["lapsed", "matched"] == "dormant;low_value"
+    assert tiered.loc["lapsed", "matched"] == "low_value;dormant"
     assert tiered["gap"].to_dict() == {
         "hv": None,
         "pot": None,
@@ -253,7 +253,7 @@ def test_tier_table_adds_rank_tier_matched_and_gap():
         "rare": "b_recent_infrequent",
     }
     summary = tier_summary(tiered.reset_index(), config)
-    assert summary.overlap_counts[("dormant", "low_value")] == 1
+    assert summary.overlap_counts[("low_value", "dormant")] == 1
     assert summary.revenue_shares is not None
     assert summary.revenue_shares["high_value"] == pytest.approx(650 / (650 + 120 + 1 + 60 + 25))
     table = summary_frame(summary)
