@@ -48,6 +48,7 @@ def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> Cust
     as_of = _as_of(customers.as_of)
     columns = Columns(customer=customers.columns.customer, date=customers.columns.date, amount=customers.columns.amount)
     started = time.perf_counter()
+    started_ms = int(time.time() * 1000)
     try:
         tx = read_transactions(path, columns, where="customers.columns")
         base = analyse(tx, as_of=as_of, tiers=tiers, holdout_days=customers.holdout_days)
@@ -57,10 +58,12 @@ def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> Cust
         key, _, problem = str(error).partition(": ")
         raise ConfigError(key if key.startswith("customers.") else "customers.transactions", problem or key) from None
     files = _write(base, output_dir)
-    run_id = (
-        _record(tracking, experiment.name, base, _params(base, customers, path), files) if tracking.enabled else None
+    recorded = (
+        _record(tracking, experiment.name, base, _params(base, customers, path), files, started_ms=started_ms)
+        if tracking.enabled
+        else None
     )
-    print(_summary(base, path, output_dir, run_id, time.perf_counter() - started), file=out)
+    print(_summary(base, path, output_dir, recorded, time.perf_counter() - started), file=out)
     return base
 
 
@@ -115,20 +118,38 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {value!r}")
 
 
-def _record(tracking: TrackingConfig, name: str, base: CustomerBase, params: dict[str, Any], files: list[Path]) -> str:
-    """One MLflow run with the parameters, headline figures and files; closed FINISHED, or FAILED on error."""
+def _record(
+    tracking: TrackingConfig,
+    name: str,
+    base: CustomerBase,
+    params: dict[str, Any],
+    files: list[Path],
+    *,
+    started_ms: int,
+) -> tuple[str, str]:
+    """One MLflow run with the parameters, headline figures and files; closed FINISHED, or FAILED on error.
+
+    Returns the run's id and how to look at it in the MLflow UI.
+    """
     from experiments.locks import deferred_interrupts  # noqa: PLC0415
-    from experiments.tracking import git_commit, log_values, open_tracker  # noqa: PLC0415 - mlflow
+    from experiments.recording import columns_view, view_tags  # noqa: PLC0415 - mlflow
+    from experiments.tracking import git_commit, log_values, open_tracker  # noqa: PLC0415
 
     tracker = open_tracker(tracking, name)
     client = tracker.client
+    # The runs table opens on the snapshot, the tier shares and the held-out error.
+    columns = ["params.`as_of`", "metrics.`customers`"]
+    columns += [f"metrics.`tier_share/{tier}`" for tier in base.summary.counts]
+    columns += ["metrics.`holdout/predicted_mae`", "metrics.`holdout/predicted_total_error`"]
+    for tag, value in view_tags(columns_view(columns)).items():
+        client.set_experiment_tag(tracker.experiment_id, tag, value)
     tags = {
         "salesboost.kind": "customer_tiers",
         "git_commit": git_commit(),
         "mlflow.runName": f"tiers {base.as_of.date()}",
     }
     with deferred_interrupts():  # the run is written whole: a Ctrl-C waits for it
-        run = client.create_run(tracker.experiment_id, tags=tags)
+        run = client.create_run(tracker.experiment_id, start_time=started_ms, tags=tags)
         run_id = str(run.info.run_id)
         try:
             log_values(client, run_id, params, _metrics(base), {}, now=int(time.time() * 1000))
@@ -138,7 +159,7 @@ def _record(tracking: TrackingConfig, name: str, base: CustomerBase, params: dic
             client.set_terminated(run_id, "FAILED")
             raise
         client.set_terminated(run_id, "FINISHED")
-    return run_id
+    return run_id, tracker.ui_hint()
 
 
 def _params(base: CustomerBase, customers: CustomersConfig, path: Path) -> dict[str, Any]:
@@ -176,7 +197,7 @@ def _metrics(base: CustomerBase) -> dict[str, float]:
     return metrics
 
 
-def _summary(base: CustomerBase, path: Path, output_dir: Path, run_id: str | None, seconds: float) -> str:
+def _summary(base: CustomerBase, path: Path, output_dir: Path, recorded: tuple[str, str] | None, seconds: float) -> str:
     summary = base.summary
     lines = [
         f"customer_tiers: {path.name}, {base.transactions:,} transactions, {summary.total:,} customers as of "
@@ -198,7 +219,9 @@ def _summary(base: CustomerBase, path: Path, output_dir: Path, run_id: str | Non
         estimates = ", ".join(f"{k} {v:.3g} +- {fit.standard_errors[k]:.2g}" for k, v in fit.params.to_dict().items())
         lines.append(f"  BG/NBD (days): {estimates}; log-likelihood {fit.log_likelihood:,.1f}")
         lines.append(_holdout_line(base))
-    lines.append(f"  outputs: {output_dir}" + (f"; MLflow run {run_id}" if run_id else ""))
+    lines.append(f"  outputs: {output_dir}" + (f"; MLflow run {recorded[0]}" if recorded else ""))
+    if recorded:
+        lines.append(f"  {recorded[1]}")
     return "\n".join(lines)
 
 

@@ -359,11 +359,16 @@ def runs_view(metrics: Sequence[str]) -> dict[str, Any]:
         for i, metric in enumerate(metrics)
         for field in (full if i == 0 else ["", "vs_base_pct"])
     ]
+    return columns_view(columns)
+
+
+def columns_view(columns: Sequence[str]) -> dict[str, Any]:
+    """A runs-table view state showing ``columns`` (``metrics.`name``` or ``params.`name```), newest first."""
     return {
         "orderByKey": "attributes.start_time",
         "orderByAsc": False,
-        "selectedColumns": columns,
-        "columnOrder": columns,
+        "selectedColumns": list(columns),
+        "columnOrder": list(columns),
         # about 7 px per character in the header font, plus the cell's padding
         "columnWidths": {c: min(40 + 7 * (len(c) - len("metrics.``")), 260) for c in columns},
     }
@@ -371,7 +376,12 @@ def runs_view(metrics: Sequence[str]) -> dict[str, Any]:
 
 def runs_view_tags(metrics: Sequence[str]) -> dict[str, str]:
     """The experiment tag that stores :func:`runs_view` for MLflow's UI (set it on the experiment)."""
-    return {SHARED_VIEW_TAG_PREFIX + VIEW_KEY: json.dumps(runs_view(metrics), separators=(",", ":"))}
+    return view_tags(runs_view(metrics))
+
+
+def view_tags(view: dict[str, Any]) -> dict[str, str]:
+    """The experiment tag that stores a runs-table ``view`` under the key :func:`runs_view_url` opens."""
+    return {SHARED_VIEW_TAG_PREFIX + VIEW_KEY: json.dumps(view, separators=(",", ":"))}
 
 
 def runs_view_url(base: str, experiment_id: str) -> str:

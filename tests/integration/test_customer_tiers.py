@@ -65,9 +65,16 @@ def test_grocery_tiers_model_and_held_out_check(tmp_path):
     assert run.data.params["as_of"] == "2006-12-31"
     from mlflow import MlflowClient
 
-    logged = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(run.info.run_id)}
+    client = MlflowClient(tracking_uri=uri)
+    logged = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"customers.csv", "tiers_summary.csv", "btyd.json", "holdout.csv", "rf_map.png"} <= logged
     assert "held-out 364 days" in done.stdout
+    # The printed UI link opens a saved view of this experiment's runs with the tier shares.
+    from experiments.recording import SHARED_VIEW_TAG_PREFIX, VIEW_KEY
+
+    view = json.loads(client.get_experiment_by_name(EXPERIMENT).tags[SHARED_VIEW_TAG_PREFIX + VIEW_KEY])
+    assert "metrics.`tier_share/high_value`" in view["selectedColumns"]
+    assert f"viewStateShareKey={VIEW_KEY}" in done.stdout
 
 
 def hand_written(path: Path) -> Path:
