@@ -1,7 +1,11 @@
 """The customer base: accounts that exist beyond one lead and come back to buy again.
 
-Purchase dynamics are deliberately simple here (a constant repeat rate per account); the
-customer model replaces them on this seam.
+By default every account sends repeat requests at one constant rate (Poisson). With
+``purchase`` set, each account buys by the BG/NBD process instead (Fader, Hardie and Lee 2005):
+its own rate drawn from a gamma distribution, and after each repeat request it leaves for good
+with its own probability drawn from a beta distribution, so the base has heterogeneity and
+dropout. The parameters are in days, as ``experiment=customer_tiers`` fits them
+(``btyd.json``), so a company's fitted purchase model can drive its simulated accounts.
 """
 
 from __future__ import annotations
@@ -14,6 +18,55 @@ from salesboost.errors import ConfigError
 
 
 @dataclass(kw_only=True)
+class BgNbdPurchase:
+    """BG/NBD purchase timing: rate ~ Gamma(r, rate alpha) per day, dropout after a purchase ~ Beta(a, b)."""
+
+    r: float
+    alpha_days: float
+    a: float
+    b: float
+
+    def __post_init__(self) -> None:
+        for key in ("r", "alpha_days", "a", "b"):
+            checks.positive(key, getattr(self, key))
+
+    def mean_purchases_per_year(self) -> float:
+        """The base's mean purchase rate while alive, per year (r / alpha x 365.25)."""
+        return self.r / self.alpha_days * 365.25
+
+
+#: How accounts time their repeat purchases.
+PURCHASE_MODELS = ("poisson", "bgnbd")
+
+
+@dataclass(kw_only=True)
+class PurchaseConfig:
+    """The purchase model as config: ``model`` picks it; the BG/NBD parameters apply to ``bgnbd``.
+
+    The BG/NBD defaults are illustrative (a B2B-like base: about 5 purchases a year while alive,
+    a mean 15% chance of leaving after each; *judgment*); fit a company's own with
+    ``experiment=customer_tiers`` (``btyd.json``, parameters in days).
+    """
+
+    model: str = "poisson"
+    r: float = 0.8
+    alpha_days: float = 60.0
+    a: float = 0.9
+    b: float = 5.0
+
+    def __post_init__(self) -> None:
+        checks.one_of("model", self.model, PURCHASE_MODELS)
+        for key in ("r", "alpha_days", "a", "b"):
+            checks.positive(key, getattr(self, key))
+
+    def bgnbd(self) -> BgNbdPurchase | None:
+        """The BG/NBD parameters if the model is ``bgnbd``, else None (Poisson at ``repeat_per_year``)."""
+        if self.model != "bgnbd":
+            return None
+        return BgNbdPurchase(r=self.r, alpha_days=self.alpha_days, a=self.a, b=self.b)
+
+
+@dataclass(kw_only=True)
 class AccountsConfig:
     """Existing accounts at the start, their repeat purchases and the service work they need."""
 
@@ -23,6 +76,7 @@ class AccountsConfig:
     service_hours_per_month: float  # rep service work per account per month (reviews, issues, visits)
     service_task_hours: Dist  # length of one service task; tasks come at the monthly rate / mean length
     tags: dict[str, float] = field(default_factory=dict)  # tag -> share of accounts carrying it
+    purchase: PurchaseConfig = field(default_factory=PurchaseConfig)  # poisson (repeat_per_year) or bgnbd
 
     def __post_init__(self) -> None:
         if self.initial < 0:

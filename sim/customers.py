@@ -1,8 +1,9 @@
 """The customer base: accounts with an id, region, product and owner, and their repeat requests.
 
 Initial accounts exist at clock 0; a prospect whose order is booked becomes a new account.
-Repeat requests follow a Poisson process per account (the customer model replaces this seam
-with latent purchase dynamics). Every account draws its requests from a generator of its
+Repeat requests follow a Poisson process per account, or with ``accounts.purchase.model=bgnbd``
+the BG/NBD process: each account its own rate and its own chance of leaving after each repeat
+request (:mod:`salesboost.accounts`). Every account draws its requests from a generator of its
 own (``account.<id>``, made at its first use), so request n of an account has the same draws
 whatever the other accounts do. The gaps of the initial accounts' requests are drawn
 column-wise (the n-th gap of every account at once, from ``accounts.repeat_gaps``) and kept
@@ -13,6 +14,7 @@ memory of the base is its accounts, whatever the horizon.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,12 +31,14 @@ class Account:
     """One customer account and its purchase history."""
 
     __slots__ = (
+        "dropout",
         "id",
         "last_order",
         "next_gap",
         "orders",
         "owner",
         "product",
+        "rate",
         "region",
         "requests",
         "revenue",
@@ -55,6 +59,8 @@ class Account:
         self.last_order = -1.0
         self.requests = 0
         self.next_gap = float("inf")  # hours from the last request to the next (an account won during the run)
+        self.rate = 0.0  # its purchase rate per hour (an account won during the run)
+        self.dropout = 0.0  # P(it leaves after a repeat purchase) (BG/NBD)
         self.rng: np.random.Generator | None = None  # the account's own stream (made at its first use)
 
 
@@ -85,13 +91,28 @@ class AccountBase:
         self._rows = SingleRows(scenario, scenario.market.segments["existing"].deal_size)
         self._initial = n
         self._end = end
+        self._purchase = config.purchase.bgnbd()
+        # Each initial account's own purchase rate (per hour) and dropout probability: one value
+        # per account, drawn column-wise (account i's is the i-th of its stream).
+        if self._purchase is None:
+            self._rates = [self.rate] * n
+            self._dropout: list[float] = [0.0] * n
+        else:
+            shape, scale = self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0
+            self._rates = streams.generator("accounts.purchase_rate").gamma(shape, scale, n).tolist()
+            self._dropout = (
+                streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
+            )
         self._gap_stream = streams.generator("accounts.repeat_gaps")
+        self._leave_stream = streams.generator("accounts.dropout")
         self._gap_columns: dict[int, list[float]] = {}  # request number -> the gaps to it, by account
+        self._leave_columns: dict[int, list[float]] = {}  # request number -> uniforms: leave after it?
         self._queued: dict[int, int] = {}  # request number -> its requests in the heap
         self._heap: list[tuple[float, int, int]] = []  # (time, account index, request number)
-        if n and self.rate > 0:
+        if n and any(r > 0 for r in self._rates):
             gaps = self._gap_column(0)
-            self._heap = [(gaps[i] / self.rate, i, 0) for i in range(n) if gaps[i] / self.rate < end]
+            firsts = [(gaps[i] / rate if rate > 0 else math.inf, i) for i, rate in enumerate(self._rates)]
+            self._heap = [(t, i, 0) for t, i in firsts if t < end]
             heapq.heapify(self._heap)
             self._queued[0] = len(self._heap)
         self._gap_columns.pop(0, None)
@@ -103,10 +124,17 @@ class AccountBase:
         return reps[i % len(reps)]
 
     def _gap_column(self, request: int) -> list[float]:
-        """Every initial account's gap to request ``request`` (drawn once, in request order)."""
+        """Every initial account's unit-rate gap to request ``request`` (drawn once, in request order)."""
         column = self._gap_columns.get(request)
         if column is None:
             column = self._gap_columns[request] = self._gap_stream.standard_exponential(self._initial).tolist()
+        return column
+
+    def _column(self, columns: dict[int, list[float]], stream: np.random.Generator, request: int) -> list[float]:
+        """Every initial account's uniform for request ``request`` from ``stream`` (drawn once, in order)."""
+        column = columns.get(request)
+        if column is None:
+            column = columns[request] = stream.random(self._initial).tolist()
         return column
 
     def next_initial_request(self) -> tuple[float, int, int] | None:
@@ -115,13 +143,18 @@ class AccountBase:
         if not heap:
             return None
         t, i, j = heapq.heappop(heap)
-        t_next = t + self._gap_column(j + 1)[i] / self.rate
+        stays = (
+            self._purchase is None or self._column(self._leave_columns, self._leave_stream, j)[i] >= self._dropout[i]
+        )
+        t_next = t + self._gap_column(j + 1)[i] / self._rates[i] if stays else math.inf
         if t_next < self._end:
             heapq.heappush(heap, (t_next, i, j + 1))
             self._queued[j + 1] = self._queued.get(j + 1, 0) + 1
         self._queued[j] -= 1
         if self._queued[j] == 0:  # no request j left: nobody needs the gaps to request j + 1
-            del self._queued[j], self._gap_columns[j + 1]
+            del self._queued[j]
+            self._gap_columns.pop(j + 1, None)
+            self._leave_columns.pop(j, None)
         return t, i, j
 
     def initial_requests(self) -> Iterator[tuple[float, int, int]]:
@@ -150,7 +183,12 @@ class AccountBase:
         if tags:
             draws = rng.random(len(tags)).tolist()
             account.tags = frozenset(t for t, u in zip(tags, draws, strict=True) if u < tags[t])
-        account.next_gap = self._gap(rng)
+        if self._purchase is not None:
+            account.rate = float(rng.gamma(self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0))
+            account.dropout = float(rng.beta(self._purchase.a, self._purchase.b))
+        else:
+            account.rate = self.rate
+        account.next_gap = self._gap(rng, account.rate)
         self.accounts.append(account)
         self.by_id[account_id] = account
         return account
@@ -158,8 +196,11 @@ class AccountBase:
     def new_account_request(self, account: Account) -> tuple[float, ...]:
         """The draws of a new account's next request; sets the gap to the one after it."""
         row = self.request_row(account)
-        account.next_gap = self._gap(self._stream(account))
+        rng = self._stream(account)
+        leaves = self._purchase is not None and rng.random() < account.dropout
+        account.next_gap = math.inf if leaves else self._gap(rng, account.rate)
         return row
 
-    def _gap(self, rng: np.random.Generator) -> float:
-        return rng.standard_exponential() / self.rate if self.rate > 0 else float("inf")
+    @staticmethod
+    def _gap(rng: np.random.Generator, rate: float) -> float:
+        return rng.standard_exponential() / rate if rate > 0 else math.inf
