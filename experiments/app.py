@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.compose import compose_variants, experiment_of, ray_of, tracking_of
+from experiments.compose import compose_variants, customers_of, experiment_of, ray_of, tracking_of
 from experiments.config import ExperimentConfig, RayConfig, TrackingConfig
 from experiments.progress import Progress
 from experiments.scheduler import Executor, Sweep, SweepOutcome, VariantRun
@@ -79,6 +79,11 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
     tracking = tracking_of(cfg)
     ray = ray_of(cfg)
     ranges = {str(k): [float(x) for x in v] for k, v in (OmegaConf.to_container(cfg.ranges) or {}).items()}  # type: ignore[union-attr]
+    customers = customers_of(cfg)
+    if customers.base == "fitted":  # the company's own purchase model under every variant
+        from experiments.customer_tiers import fitted_purchase_overrides  # noqa: PLC0415 - pandas, scipy
+
+        overrides = [*fitted_purchase_overrides(customers), *overrides]
     variants = compose_variants(experiment, overrides)
     names = [v.name for v in variants]
     sensitivity = experiment.sensitivity

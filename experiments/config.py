@@ -211,8 +211,12 @@ class CustomersConfig:
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
     holdout_days: int | None = None  # length of the held-out period after as_of; null: all later data
     tiers: dict[str, Any] = field(default_factory=dict)  # the tier rules (parsed by salesboost.tiers)
+    # The simulated accounts' purchase model in a sweep: as configured (accounts.purchase), or
+    # fitted: the BG/NBD fitted to `transactions` up to `as_of` (the fit customer_tiers reports).
+    base: str = "configured"
 
     def __post_init__(self) -> None:
+        checks.one_of("base", self.base, ("configured", "fitted"))
         if self.holdout_days is not None:
             checks.positive("holdout_days", self.holdout_days)
 

@@ -67,6 +67,36 @@ def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> Cust
     return base
 
 
+def fitted_purchase_overrides(customers: CustomersConfig) -> list[str]:
+    """The overrides that make the simulated accounts buy by the BG/NBD fitted to the company's transactions.
+
+    For ``customers.base=fitted``: the same fit as this job's (every customer, up to ``as_of``).
+    """
+    from analysis import btyd  # noqa: PLC0415 - scipy: only when asked for
+    from analysis.transactions import Columns, TransactionsError, read_transactions, rfm_table  # noqa: PLC0415
+
+    path = _transactions_path(customers)
+    as_of = _as_of(customers.as_of)
+    columns = Columns(customer=customers.columns.customer, date=customers.columns.date, amount=customers.columns.amount)
+    try:
+        tx = read_transactions(path, columns, where="customers.columns")
+        snapshot = tx["date"].max() if as_of is None else as_of
+        rfm = rfm_table(tx, snapshot)
+        fit = btyd.fit_bgnbd(*(rfm[c].to_numpy(dtype=float) for c in ("x", "t_x", "T")))
+    except TransactionsError as error:
+        raise ConfigError("customers.transactions", str(error)) from None
+    except ValueError as error:
+        raise ConfigError("customers.base", f"fitted: {error}") from None
+    p = fit.params
+    return [
+        "accounts.purchase.model=bgnbd",
+        f"accounts.purchase.r={p.r:.6g}",
+        f"accounts.purchase.alpha_days={p.alpha:.6g}",
+        f"accounts.purchase.a={p.a:.6g}",
+        f"accounts.purchase.b={p.b:.6g}",
+    ]
+
+
 def _transactions_path(customers: CustomersConfig) -> Path:
     if not customers.transactions:
         raise ConfigError(

@@ -158,3 +158,30 @@ def test_without_a_file_the_job_says_which_key_to_set(tmp_path):
         "salesboost: error: customers.transactions: give the CSV or Parquet file of transactions "
         "(one row per transaction)"
     )
+
+
+@pytest.mark.skipif(not GROCERY.exists(), reason="../shared/data/transactions/grocery_elog.csv not present")
+def test_a_sweep_on_the_fitted_customer_base():
+    # customers.base=fitted: every variant's accounts buy by the BG/NBD fitted to the company's ledger.
+    from analysis import btyd
+    from analysis.transactions import Columns, read_transactions, rfm_table
+    from experiments.app import plan
+    from experiments.compose import compose_config
+
+    every = [
+        "customers.base=fitted",
+        f"customers.transactions={GROCERY}",
+        "customers.columns.customer=cust",
+        "customers.as_of=2006-12-31",
+        "tracking.enabled=false",
+    ]
+    validated = plan(compose_config(every), every)
+    rfm = rfm_table(read_transactions(GROCERY, Columns(customer="cust")), "2006-12-31")
+    fit = btyd.fit_bgnbd(*(rfm[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))).params
+    for variant in validated.variants:
+        purchase = variant.scenario.accounts.purchase
+        assert purchase.model == "bgnbd", variant.name
+        assert (purchase.r, purchase.alpha_days, purchase.a, purchase.b) == pytest.approx(
+            (fit.r, fit.alpha, fit.a, fit.b), rel=1e-5
+        )
+    assert "accounts.purchase.model=bgnbd" in validated.overrides
