@@ -81,9 +81,13 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
     ranges = {str(k): [float(x) for x in v] for k, v in (OmegaConf.to_container(cfg.ranges) or {}).items()}  # type: ignore[union-attr]
     customers = customers_of(cfg)
     if customers.base == "fitted":  # the company's own purchase model under every variant
-        from experiments.customer_tiers import fitted_purchase_overrides  # noqa: PLC0415 - pandas, scipy
+        from experiments.customer_tiers import fitted_purchase  # noqa: PLC0415 - pandas, scipy
 
-        overrides = [*fitted_purchase_overrides(customers), *overrides]
+        fitted = fitted_purchase(customers)
+        overrides = [*(f"accounts.purchase.{key}={value}" for key, value in fitted.items()), *overrides]
+        cfg = cfg.copy()  # the recorded config says what the variants run
+        for key, value in fitted.items():
+            OmegaConf.update(cfg, f"accounts.purchase.{key}", value)
     variants = compose_variants(experiment, overrides)
     names = [v.name for v in variants]
     sensitivity = experiment.sensitivity

@@ -67,10 +67,11 @@ def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> Cust
     return base
 
 
-def fitted_purchase_overrides(customers: CustomersConfig) -> list[str]:
-    """The overrides that make the simulated accounts buy by the BG/NBD fitted to the company's transactions.
+def fitted_purchase(customers: CustomersConfig) -> dict[str, Any]:
+    """``accounts.purchase`` for the BG/NBD fitted to the company's transactions (``customers.base=fitted``).
 
-    For ``customers.base=fitted``: the same fit as this job's (every customer, up to ``as_of``).
+    The same fit as this job's (every customer, up to ``as_of``), in the units the simulation
+    reads (days).
     """
     from analysis import btyd  # noqa: PLC0415 - scipy: only when asked for
     from analysis.transactions import Columns, TransactionsError, read_transactions, rfm_table  # noqa: PLC0415
@@ -88,13 +89,7 @@ def fitted_purchase_overrides(customers: CustomersConfig) -> list[str]:
     except ValueError as error:
         raise ConfigError("customers.base", f"fitted: {error}") from None
     p = fit.params
-    return [
-        "accounts.purchase.model=bgnbd",
-        f"accounts.purchase.r={p.r:.6g}",
-        f"accounts.purchase.alpha_days={p.alpha:.6g}",
-        f"accounts.purchase.a={p.a:.6g}",
-        f"accounts.purchase.b={p.b:.6g}",
-    ]
+    return {"model": "bgnbd", "r": p.r, "alpha_days": p.alpha, "a": p.a, "b": p.b}
 
 
 def _transactions_path(customers: CustomersConfig) -> Path:

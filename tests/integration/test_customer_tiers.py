@@ -185,3 +185,4 @@ def test_a_sweep_on_the_fitted_customer_base():
             (fit.r, fit.alpha, fit.a, fit.b), rel=1e-5
         )
     assert "accounts.purchase.model=bgnbd" in validated.overrides
+    assert "model: bgnbd" in validated.config_yaml  # the recorded config says what the variants run
