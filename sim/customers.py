@@ -59,7 +59,7 @@ class Account:
         self.last_order = -1.0
         self.requests = 0
         self.next_gap = float("inf")  # hours from the last request to the next (an account won during the run)
-        self.rate = 0.0  # its purchase rate per hour (an account won during the run)
+        self.rate = 0.0  # its purchase rate per hour
         self.dropout = 0.0  # P(it leaves after a repeat purchase) (BG/NBD)
         self.rng: np.random.Generator | None = None  # the account's own stream (made at its first use)
 
@@ -95,23 +95,22 @@ class AccountBase:
         # Each initial account's own purchase rate (per hour) and dropout probability: one value
         # per account, drawn column-wise (account i's is the i-th of its stream).
         if self._purchase is None:
-            self._rates = [self.rate] * n
-            self._dropout: list[float] = [0.0] * n
+            rates, dropout = [self.rate] * n, [0.0] * n
         else:
             shape, scale = self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0
-            self._rates = streams.generator("accounts.purchase_rate").gamma(shape, scale, n).tolist()
-            self._dropout = (
-                streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
-            )
+            rates = streams.generator("accounts.purchase_rate").gamma(shape, scale, n).tolist()
+            dropout = streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
+        for account, rate, leave in zip(self.accounts, rates, dropout, strict=True):
+            account.rate, account.dropout = rate, leave
         self._gap_stream = streams.generator("accounts.repeat_gaps")
         self._leave_stream = streams.generator("accounts.dropout")
         self._gap_columns: dict[int, list[float]] = {}  # request number -> the gaps to it, by account
         self._leave_columns: dict[int, list[float]] = {}  # request number -> uniforms: leave after it?
         self._queued: dict[int, int] = {}  # request number -> its requests in the heap
         self._heap: list[tuple[float, int, int]] = []  # (time, account index, request number)
-        if n and any(r > 0 for r in self._rates):
+        if n and any(r > 0 for r in rates):
             gaps = self._gap_column(0)
-            firsts = [(gaps[i] / rate if rate > 0 else math.inf, i) for i, rate in enumerate(self._rates)]
+            firsts = [(gaps[i] / rate if rate > 0 else math.inf, i) for i, rate in enumerate(rates)]
             self._heap = [(t, i, 0) for t, i in firsts if t < end]
             heapq.heapify(self._heap)
             self._queued[0] = len(self._heap)
@@ -144,9 +143,10 @@ class AccountBase:
             return None
         t, i, j = heapq.heappop(heap)
         stays = (
-            self._purchase is None or self._column(self._leave_columns, self._leave_stream, j)[i] >= self._dropout[i]
+            self._purchase is None
+            or self._column(self._leave_columns, self._leave_stream, j)[i] >= self.accounts[i].dropout
         )
-        t_next = t + self._gap_column(j + 1)[i] / self._rates[i] if stays else math.inf
+        t_next = t + self._gap_column(j + 1)[i] / self.accounts[i].rate if stays else math.inf
         if t_next < self._end:
             heapq.heappush(heap, (t_next, i, j + 1))
             self._queued[j + 1] = self._queued.get(j + 1, 0) + 1

@@ -19,6 +19,7 @@ from statistics import NormalDist
 import numpy as np
 
 from salesboost.distributions import Dist
+from sim.streams import numpy_parameters
 
 #: ``value(u) -> float``: one column's value from its uniform on ``[0, 1)``.
 Inverse = Callable[[float], float]
@@ -31,21 +32,22 @@ _normal_quantile = NormalDist().inv_cdf
 def inverse(dist: Dist) -> Inverse:
     """The function that turns a uniform into a value of ``dist`` (its quantile function where cheap)."""
     kind = dist.dist
+    if kind in ("fixed", "empirical"):
+        return _discrete(dist)
+    _, params = numpy_parameters(dist)  # the parameters numpy's sampler would use
     if kind == "exponential":
-        mean = float(dist.mean or 0.0)
+        (mean,) = params
         return lambda u: -mean * math.log1p(-u)
     if kind == "lognormal":
-        sigma = math.sqrt(math.log1p(float(dist.cv or 0.0) ** 2))
-        mu = math.log(float(dist.mean or 0.0)) - sigma * sigma / 2
+        mu, sigma = params
         return lambda u: math.exp(mu + sigma * _normal_quantile(u if u > 0.0 else _TINY))
     if kind == "gamma":
         # No quantile function without scipy (too heavy for the simulation): one sampler draw from a
         # generator seeded by the uniform, so the value still depends on this uniform alone.
-        shape = 1.0 / float(dist.cv or 0.0) ** 2
-        scale = float(dist.mean or 0.0) / shape
+        shape, scale = params
         return lambda u: float(np.random.default_rng(int(u * _SEED_SCALE)).gamma(shape, scale))
     if kind == "triangular":
-        low, mode, high = float(dist.low or 0.0), float(dist.mode or 0.0), float(dist.high or 0.0)
+        low, mode, high = params
         span = high - low
         split = (mode - low) / span if span > 0 else 0.0
         return lambda u: (
@@ -53,16 +55,19 @@ def inverse(dist: Dist) -> Inverse:
             if u < split
             else high - math.sqrt((1.0 - u) * span * (high - mode))
         )
-    if kind == "uniform":
-        low, high = float(dist.low or 0.0), float(dist.high or 0.0)
-        return lambda u: low + u * (high - low)
+    low, high = params  # uniform
+    return lambda u: low + u * (high - low)
+
+
+def _discrete(dist: Dist) -> Inverse:
+    kind = dist.dist
     if kind == "fixed":
         value = float(dist.mean or 0.0)
         return lambda _u: value
     if kind == "empirical":
         values = [float(v) for v in dist.values or ()]
         return lambda u: values[min(int(u * len(values)), len(values) - 1)]
-    raise ValueError(f"unknown distribution {kind!r}")  # Dist validation makes this unreachable
+    raise ValueError(f"not a discrete distribution: {kind!r}")
 
 
 def _zero(_u: float) -> float:

@@ -45,7 +45,7 @@ class Streams:
         return rng
 
     def entity(self, name: str) -> np.random.Generator:
-        """A new generator for entity ``name`` (an account won during the run), not kept here.
+        """A new generator for entity ``name`` (an account), not kept here.
 
         Seeded from ``(seed, replication, stream_key(name))``; the caller holds it for as long
         as the entity lives, so the streams of many short-lived entities do not pile up.
@@ -86,8 +86,12 @@ class Sampler:
         return self._buffer[i]
 
 
-def _method(dist: Dist) -> tuple[str, tuple[float, ...]]:
-    """The ``numpy.random.Generator`` method that draws ``dist``, and its leading arguments."""
+def numpy_parameters(dist: Dist) -> tuple[str, tuple[float, ...]]:
+    """The ``numpy.random.Generator`` method that draws ``dist``, and its leading arguments.
+
+    The one place a Dist's mean and cv become a family's own parameters (also used for the
+    quantile functions of :mod:`sim.inversion`).
+    """
     kind = dist.dist
     if kind == "exponential":
         return "exponential", (float(dist.mean or 0.0),)
@@ -112,6 +116,6 @@ def vector_draw(dist: Dist, rng: np.random.Generator) -> VectorDraw:
     if dist.dist == "empirical":
         values = np.asarray(dist.values, dtype=float)
         return lambda n: rng.choice(values, n)
-    name, args = _method(dist)
+    name, args = numpy_parameters(dist)
     method = getattr(rng, name)
     return lambda n: method(*args, n)
