@@ -95,6 +95,13 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
         raise ConfigError(
             "experiment.sensitivity.variant", f"unknown variant {sensitivity.variant!r}; use best or a variant"
         )
+    for group, members in experiment.report.groups.items():
+        for i, member in enumerate(members):
+            if member not in names:
+                raise ConfigError(
+                    f"experiment.report.groups.{group}[{i}]",
+                    f"unknown variant {member!r}; variants: {', '.join(names)}",
+                )
     for i, key in enumerate(sensitivity.parameters):
         if key not in ranges:
             raise ConfigError(
@@ -284,6 +291,7 @@ def _analyse_and_finish(
     recorder: Any,
 ) -> Outcome:
     from analysis.compare import compare_to_baseline, replication_table, summarise  # noqa: PLC0415
+    from analysis.groups import group_results  # noqa: PLC0415
     from analysis.selection import best_variant  # noqa: PLC0415
     from experiments.caveats import calibration_of  # noqa: PLC0415
     from experiments.html_report import write_report_html  # noqa: PLC0415
@@ -317,6 +325,14 @@ def _analyse_and_finish(
     )
     failed = outcome.failed
     decomposition = _decomposition(plan, table, results, output_dir)
+    groups = group_results(
+        table,
+        summary,
+        report.groups,
+        objective=report.objective,
+        maximize=report.maximize,
+        constraints=constraints,
+    )
     calibrated = frozenset(
         (v.name, metric)
         for v in plan.variants
@@ -332,6 +348,7 @@ def _analyse_and_finish(
         sensitivity=sensitivity,
         decomposition=decomposition,
         calibrated=calibrated,
+        groups=groups,
     )
     report_html = write_report_html(
         plan,
@@ -344,6 +361,7 @@ def _analyse_and_finish(
         written=written,
         output_dir=output_dir,
         decomposition=decomposition,
+        groups=groups,
     )
     hint = None
     if recorder is not None:

@@ -94,6 +94,7 @@ class ReportConfig:
     constraints: dict[str, BoundConfig] = field(default_factory=dict)
     tradeoff: TradeoffConfig | None = None
     decomposition: DecompositionConfig | None = None  # where the change of ``together`` comes from
+    groups: dict[str, list[str]] = field(default_factory=dict)  # name -> variants: the best within each
 
     def __post_init__(self) -> None:
         for i, name in enumerate(self.metrics):

@@ -33,6 +33,7 @@ from salesboost.metrics import METRIC_BY_NAME
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis.groups import GroupResult
     from analysis.selection import Selection
     from experiments.app import Plan
     from experiments.scheduler import SweepOutcome
@@ -57,6 +58,7 @@ def write_report_html(
     written: Mapping[str, Path],
     output_dir: Path,
     decomposition: Mapping[str, pd.DataFrame] | None = None,
+    groups: Sequence[GroupResult] = (),
 ) -> Path:
     """Write ``output_dir/report.html``; return its path. ``written`` are the output files by relative name.
 
@@ -75,6 +77,7 @@ def write_report_html(
         sensitivity=sensitivity,
         written=written,
         decomposition=decomposition or {},
+        groups=groups,
     )
     path = output_dir / "report.html"
     tmp = path.with_name(".report.html.part")
@@ -97,8 +100,10 @@ class _Report:
         sensitivity: pd.DataFrame | None,
         written: Mapping[str, Path],
         decomposition: Mapping[str, pd.DataFrame] | None = None,
+        groups: Sequence[GroupResult] = (),
     ) -> None:
         self.plan = plan
+        self.groups = list(groups)
         self.decomposition = decomposition or {}
         self.experiment = plan.experiment
         self.outcome = outcome
@@ -123,6 +128,7 @@ class _Report:
                 self.header(),
                 self.question(),
                 self.decision(lines),
+                self.within_groups(),
                 self.variants(),
                 self.headline(),
                 self.sources(),
@@ -227,6 +233,44 @@ class _Report:
         failed = [line for line in lines if line.startswith("FAILED ")]
         parts += [f"<div class='warning'>{esc(line)}</div>" for line in failed]
         return "<section><h2>The answer</h2>" + "".join(parts) + "</section>"
+
+    def within_groups(self) -> str:
+        """The best variant within each group of ``experiment.report.groups`` and its paired lead."""
+        if not self.groups:
+            return ""
+        rows: list[list[Cell | str]] = []
+        for group in self.groups:
+            sel = group.selection
+            leads = "; ".join(
+                f"{esc(fmt(e.value))} [{esc(fmt(e.ci_low))}, {esc(fmt(e.ci_high))}] over {esc(other)}"
+                for other, e in group.leads.items()
+            )
+            rejected = "; ".join(f"{esc(v)}: {esc(why)}" for v, why in sel.rejected.items())
+            winner = esc(sel.variant or "none")
+            if sel.variant is not None and not sel.clear:
+                winner += " (no clear difference)"
+            rows.append(
+                [
+                    Cell(esc(group.name), "name"),
+                    Cell(winner, "name"),
+                    self._estimate_cell(sel.variant, sel.objective) if sel.variant else Cell(""),
+                    Cell(leads or "-"),
+                    Cell(rejected or "-"),
+                ]
+            )
+        header: list[Cell | str] = [
+            "group",
+            "best",
+            Cell(code(self.selection.objective), "num"),
+            "paired lead (95% CI)",
+            "not qualifying",
+        ]
+        note = (
+            "Within each group the variant with the best mean among those whose intervals meet the constraints; "
+            "its lead over each other member is the paired difference by replication (common random numbers). "
+            "\u201cNo clear difference\u201d: its interval overlaps another qualifying member's."
+        )
+        return f"<section><h2>Within each group</h2>{table(header, rows)}<p class='note'>{note}</p></section>"
 
     def variants(self) -> str:
         """Each variant's overrides and, for grid points, its parameter values."""
@@ -659,6 +703,7 @@ _PLOT_ORDER = (
     "Every replication",
     "Other plots",
     "Monthly series",
+    "Customer tiers",
 )
 
 
@@ -680,6 +725,13 @@ def _plot_caption(name: str) -> tuple[str, str]:
         return _SENSITIVITY, f"Sensitivity of {stem.removeprefix('tornado_')}: each parameter at both ends of its range"
     if stem.startswith("replications"):
         return _PLOT_ORDER[6], "Every replication's value per KPI and variant"
+    if stem.startswith("tier_transitions"):
+        return _PLOT_ORDER[9], (
+            "Tier transitions between monthly snapshots: the share of a tier's accounts found in each tier a month"
+            " later, summed over the run, per variant"
+        )
+    if stem.startswith("tier_shares"):
+        return _PLOT_ORDER[9], "Accounts per tier at each monthly snapshot, mean over replications, per variant"
     if stem.startswith("monthly"):
         return _PLOT_ORDER[8], (
             "Orders, revenue, first contacts within the SLA and rep utilisation per month: mean over replications"

@@ -6,6 +6,7 @@ one. The same files go to the parent MLflow run as artifacts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -147,6 +148,42 @@ def _write_panel(plan: Plan, outcome: SweepOutcome, plotted: list[str], output_d
     )
     if plot is not None:
         written["plots/monthly.png"] = plot
+    if any(v.scenario.outreach.strategy != "off" for v in plan.variants):
+        written.update(_write_tiers(plan, frames, output_dir, plotted))
+    return written
+
+
+def _write_tiers(
+    plan: Plan, frames: dict[str, dict[str, pd.DataFrame]], output_dir: Path, plotted: list[str]
+) -> dict[str, Path]:
+    """A study with outreach: per variant and tier, the window's accounts, touches and orders; tier plots."""
+    from analysis.outreach import tier_breakdown, write_tier_share_plot, write_transition_plot  # noqa: PLC0415
+
+    def stacked(table: str) -> pd.DataFrame:
+        parts = [f for f in frames[table].values() if not f.empty]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    scenario = plan.variants[0].scenario
+    start = scenario.calendar.start()
+    window = (
+        (start + dt.timedelta(days=scenario.horizon.warmup_days)).isoformat(),
+        (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
+    )
+    tiers, transitions = stacked("tiers"), stacked("tier_transitions")
+    breakdown = tier_breakdown(tiers, stacked("outreach"), stacked("pipeline"), window=window)
+    written: dict[str, Path] = {}
+    if not breakdown.empty:
+        text = breakdown.to_csv(index=False)
+        written["tiers_by_variant.csv"] = _atomic_write(output_dir / "tiers_by_variant.csv", _text_writer(text))
+    shown = [v for v in plotted if v in frames["tiers"]]
+    for name, write, data in (
+        ("plots/tier_transitions.png", write_transition_plot, transitions),
+        ("plots/tier_shares.png", write_tier_share_plot, tiers),
+    ):
+        if not data.empty:
+            path = write(data, shown, output_dir / name)
+            if path is not None:
+                written[name] = path
     return written
 
 

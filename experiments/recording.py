@@ -282,7 +282,13 @@ def child_record(
 
 
 #: The panel's files on a child run: table name -> file name.
-PANEL_FILES: dict[str, str] = {"pipeline": "panel.parquet", "workers": "panel_workers.parquet"}
+PANEL_FILES: dict[str, str] = {
+    "pipeline": "panel.parquet",
+    "workers": "panel_workers.parquet",
+    "tiers": "panel_tiers.parquet",
+    "tier_transitions": "panel_tier_transitions.parquet",
+    "outreach": "panel_outreach.parquet",
+}
 
 
 def write_panel_files(results: Sequence[RunResult], out_dir: Path, *, variant: str | None = None) -> list[Path]:

@@ -114,8 +114,9 @@ def report_lines(
     sensitivity: pd.DataFrame | None = None,
     decomposition: dict[str, pd.DataFrame] | None = None,
     calibrated: frozenset[tuple[str, str]] = frozenset(),
+    groups: Sequence[Any] = (),
 ) -> list[str]:
-    """The report printed at the end of a run and stored on the parent run."""
+    """The report printed at the end of a run and stored on the parent run (``groups``: GroupResult list)."""
     experiment = plan.experiment
     runs = outcome.runs
     baseline = experiment.baseline
@@ -151,12 +152,29 @@ def report_lines(
         )
     if selection is not None:
         lines.append(selection.describe())
+    lines += group_lines(groups)
     lines += stability_warnings(outcome, sensitivity)
     reused = sum(r.cached for r in runs.values())
     if reused:
         lines.append(f"{reused} replications were taken from the result store (earlier identical runs)")
     for run in outcome.failed:
         lines.append(f"FAILED {run.name}: {run.error}")
+    return lines
+
+
+def group_lines(groups: Sequence[Any]) -> list[str]:
+    """Per group (analysis.groups.GroupResult): the selection's words and the winner's paired lead over the others."""
+    lines = []
+    for group in groups:
+        sel = group.selection
+        text = f"Within {group.name}: {sel.describe()}"
+        if group.leads:
+            leads = ", ".join(
+                f"{fmt(est.value)} [{fmt(est.ci_low)}, {fmt(est.ci_high)}] over {other}"
+                for other, est in group.leads.items()
+            )
+            text += f" Paired lead of {sel.variant} in {sel.objective} (95% CI): {leads}."
+        lines.append(text)
     return lines
 
 

@@ -63,11 +63,20 @@ def get_path(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def idle(key: str, variant: Variant) -> bool:
+    """Whether ``key`` cannot move ``variant``: an outreach setting of a variant that does no outreach.
+
+    Without listed parameters the sensitivity moves every range except those idle for both the
+    variant and the baseline, so a study without outreach does not spend runs on its ranges.
+    """
+    return key.startswith("outreach.") and variant.scenario.outreach.strategy == "off"
+
+
 def probes(
     target: Variant, baseline: Variant, ranges: Mapping[str, Sequence[float]], parameters: Sequence[str]
 ) -> list[Probe]:
     """The scenarios to run: each parameter at each end, for the variant and the baseline."""
-    keys = list(parameters) or list(ranges)
+    keys = list(parameters) or [k for k in ranges if not (idle(k, target) and idle(k, baseline))]
     out = []
     for key in keys:
         if key not in ranges:

@@ -77,6 +77,8 @@ class AccountsConfig:
     service_task_hours: Dist  # length of one service task; tasks come at the monthly rate / mean length
     tags: dict[str, float] = field(default_factory=dict)  # tag -> share of accounts carrying it
     purchase: PurchaseConfig = field(default_factory=PurchaseConfig)  # poisson (repeat_per_year) or bgnbd
+    # Speed-to-lead decay of an account's request; None: the same as a prospect's (behaviour.speed_to_lead.beta).
+    speed_to_lead_beta: float | None = None
 
     def __post_init__(self) -> None:
         if self.initial < 0:
@@ -86,3 +88,5 @@ class AccountsConfig:
         checks.non_negative("service_hours_per_month", self.service_hours_per_month)
         for tag, share in self.tags.items():
             checks.probability(f"tags.{tag}", share)
+        if self.speed_to_lead_beta is not None:
+            checks.non_negative("speed_to_lead_beta", self.speed_to_lead_beta)

@@ -45,7 +45,22 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("team_cost", "cost of reps, managers and sales ops over the cohort window", -1),
     MetricSpec("running_cost", "running cost of the pipeline tools (CRM, CPQ, e-signature, ERP sync), window", -1),
     MetricSpec("gross_profit", "revenue x product margin of booked cohort orders", +1),
-    MetricSpec("net_profit", "gross profit - team cost - running cost", +1),
+    MetricSpec("net_profit", "gross profit - team cost - running cost - outreach cost", +1),
+    MetricSpec("outreach_cost", "touch fees and win-back discounts (margin given away) in the window", -1),
+    MetricSpec("offer_cost", "the margin given away by win-back discounts in the window", -1),
+    MetricSpec("outreach_rep_hours", "rep hours spent on phone calls and visits to accounts in the window", 0),
+    MetricSpec("outreach_touches", "touches of accounts in the window, every channel", 0),
+    MetricSpec("outreach_responses", "touches that got a response in the window", +1),
+    MetricSpec("revived_accounts", "accounts that had left and came back after a win-back offer, window", +1),
+    MetricSpec("complaint_rate", "complaints per account touched in a month (the plan's floor: 1%)", -1),
+    MetricSpec("opt_outs", "accounts opting out of a channel in the window", -1),
+    MetricSpec("repurchase_rate", "share of accounts that had bought before the window and buy in it", +1),
+    MetricSpec("new_customer_revenue_share", "new customers' share of cohort revenue (the plan's target: 40%)", 0),
+    MetricSpec("high_value_share", "share of accounts in the high-value tier at the window's last snapshot", +1),
+    MetricSpec(
+        "outreach_cost_per_order", "outreach cost plus touch rep time at loaded cost / cohort account orders", -1
+    ),
+    MetricSpec("customer_value_mean", "mean model value of an account: E[orders next 12 months] x order profit", +1),
     MetricSpec("open_deals_mean", "time-average open opportunities (qualified, not yet closed)", 0),
     MetricSpec("in_flight", "cohort leads still open when the run ends", 0),
 )

@@ -15,7 +15,7 @@ from salesboost.histogram import bins_quantile
 from salesboost.work import TASK_KINDS
 
 #: Dimensions of a pipeline row, in column order.
-PANEL_DIMENSIONS: tuple[str, ...] = ("period", "cohort", "region", "channel", "segment", "product")
+PANEL_DIMENSIONS: tuple[str, ...] = ("period", "cohort", "region", "channel", "segment", "product", "tier")
 #: Counts and sums per pipeline row, each attributed to the period in which it happened.
 LEAD_FIELDS: tuple[str, ...] = (
     "leads",
@@ -48,12 +48,33 @@ WORK_KINDS: tuple[str, ...] = (
 #: Work kinds that do not count as busy time.
 NOT_BUSY: tuple[str, ...] = ("absence",)
 #: Names of the tables a run's panel holds.
-TABLES: tuple[str, ...] = ("pipeline", "workers")
+TABLES: tuple[str, ...] = ("pipeline", "workers", "tiers", "tier_transitions", "outreach")
 #: The columns of a table that name the row; all others are numbers.
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "pipeline": ("period", "period_start", *PANEL_DIMENSIONS[1:]),
     "workers": ("period", "period_start", "worker", "role", "region"),
+    "tiers": ("period", "period_start", "tier"),
+    "tier_transitions": ("period", "period_start", "from_tier", "to_tier"),
+    "outreach": ("period", "period_start", "tier", "channel"),
 }
+#: The tier of a lead that is not an account's request (a prospect), and of an account won since the last snapshot.
+PROSPECT_TIER = "prospect"
+NEW_ACCOUNT_TIER = "new"
+#: Per period and tier, at the period's first instant: accounts, those alive (the simulation knows), the
+#: model's view of them (the sum of P(alive)), and their spend in the tier window.
+TIER_FIELDS: tuple[str, ...] = ("accounts", "alive", "p_alive_sum", "monetary_12m")
+#: Per period, tier and channel: touches made and what they cost and caused.
+OUTREACH_FIELDS: tuple[str, ...] = (
+    "touches",
+    "cost",
+    "rep_hours",
+    "responses",
+    "requests",
+    "revived",
+    "opt_outs",
+    "complaints",
+    "offer_cost",
+)
 
 
 def measure_columns(measure: str) -> tuple[str, ...]:

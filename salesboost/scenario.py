@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from salesboost import checks
@@ -12,6 +12,7 @@ from salesboost.build import build, stable_hash, to_dict
 from salesboost.calendar import CalendarConfig
 from salesboost.errors import ConfigError
 from salesboost.market import MarketConfig
+from salesboost.outreach import OutreachConfig
 from salesboost.pipeline import PipelineConfig
 from salesboost.products import ProductConfig
 from salesboost.team import EconomicsConfig, TeamConfig
@@ -67,6 +68,7 @@ class Scenario:
     horizon: HorizonConfig
     kpi: KpiConfig
     economics: EconomicsConfig
+    outreach: OutreachConfig = field(default_factory=OutreachConfig)
 
     def __post_init__(self) -> None:
         checks.shares("products", {k: p.share for k, p in self.products.items()})
@@ -107,4 +109,5 @@ SCENARIO_SECTIONS: tuple[str, ...] = (
     "horizon",
     "kpi",
     "economics",
+    "outreach",
 )

@@ -20,6 +20,7 @@ falls in are kept, so a summary can count overlaps and gaps. Pure Python (the si
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -102,15 +103,15 @@ class TierRule:
 
     def matches(self, recency_days: float, frequency: float, rank: float | None) -> bool:
         """Whether a customer meets every condition; ``rank=None`` skips the M conditions (no amounts)."""
-        checks = (
-            self.recency_min_days is None or recency_days >= self.recency_min_days,
-            self.recency_max_days is None or recency_days <= self.recency_max_days,
-            self.frequency_min is None or frequency >= self.frequency_min,
-            self.frequency_max is None or frequency <= self.frequency_max,
-            rank is None or self.monetary_min_rank is None or rank >= self.monetary_min_rank,
-            rank is None or self.monetary_max_rank is None or rank < self.monetary_max_rank,
+        # Short-circuit in this order: the simulation asks it of every account every month.
+        return (
+            (self.recency_min_days is None or recency_days >= self.recency_min_days)
+            and (self.recency_max_days is None or recency_days <= self.recency_max_days)
+            and (self.frequency_min is None or frequency >= self.frequency_min)
+            and (self.frequency_max is None or frequency <= self.frequency_max)
+            and (rank is None or self.monetary_min_rank is None or rank >= self.monetary_min_rank)
+            and (rank is None or self.monetary_max_rank is None or rank < self.monetary_max_rank)
         )
-        return all(checks)
 
     @classmethod
     def from_dict(cls, name: str, d: Mapping[str, Any], where: str = "") -> TierRule:
@@ -236,6 +237,22 @@ class TierConfig:
             raise err.under(where) from None
 
     @property
+    def ordered_rules(self) -> tuple[TierRule, ...]:
+        """The rules in precedence order."""
+        return tuple(self.rule(name) for name in self.precedence)
+
+    def tier_of(self, recency_days: float, frequency: float, rank: float | None) -> str:
+        """The tier :func:`classify` assigns (first matching rule, else the residual), without its report.
+
+        For many customers at once (the simulation's monthly snapshot): no validation, and the
+        precedence-ordered rules are looked up once per config.
+        """
+        for rule in _ordered(self):
+            if rule.matches(recency_days, frequency, rank):
+                return rule.name
+        return self.residual
+
+    @property
     def tiers(self) -> tuple[str, ...]:
         """Every tier a customer can get: the rules in precedence order, then the residual."""
         return (*self.precedence, self.residual)
@@ -333,20 +350,27 @@ def classify(
         if rank is None or not (0 <= rank <= 1):
             raise ValueError(f"rank: expected a percentile rank in [0, 1] (or monetary_known=False), got {rank!r}")
         used = rank
-    matched = tuple(name for name in config.precedence if config.rule(name).matches(recency_days, frequency, used))
+    matched = tuple(rule.name for rule in _ordered(config) if rule.matches(recency_days, frequency, used))
     if matched:
         return Classification(matched[0], matched, None, monetary_known)
     gap = (gaps or GapBounds.of(config)).gap(recency_days, frequency, used)
     return Classification(config.residual, (), gap, monetary_known)
 
 
-def monetary_rank(values: Sequence[float] | np.ndarray) -> list[float]:
-    """Percentile ranks in [0, 1): the share of customers who spent less, ties counted half.
+@functools.cache
+def _ordered(config: TierConfig) -> tuple[TierRule, ...]:
+    return config.ordered_rules
 
-    rank_i = (#{v_j < v_i} + (#{v_j == v_i} - 1) / 2) / n, i.e. (average 0-based position in
-    ascending order) / n. Without ties the ranks are 0, 1/n, ..., (n-1)/n, so "rank >= 0.8" picks
-    the top 20% and "rank < 0.2" the bottom 20% (up to rounding of 0.2 n); tied customers share a
-    rank and therefore a tier.
+
+def monetary_rank(values: Sequence[float] | np.ndarray) -> list[float]:
+    """Percentile ranks in [0, 1): the share of customers who spent strictly less.
+
+    rank_i = #{v_j < v_i} / n. Without ties the ranks are 0, 1/n, ..., (n-1)/n, so "rank >= 0.8"
+    picks the top 20% and "rank < 0.2" the bottom 20% (up to rounding of 0.2 n); tied customers
+    share a rank and therefore a tier. Ties take the lowest rank of their block, not the average:
+    a base where most customers spent nothing in the window (a lapsed majority) would otherwise
+    put every one of them at the block's middle rank, in the "middle" M band, and none in the
+    bottom 20% (the low-value tier could never fill). Nobody spent less than nothing.
     """
     array = np.asarray(values, dtype=float)
     if array.ndim != 1:
@@ -358,8 +382,7 @@ def monetary_rank(values: Sequence[float] | np.ndarray) -> list[float]:
         return []
     _, inverse, counts = np.unique(array, return_inverse=True, return_counts=True)
     below = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    ranks = (below + (counts - 1) / 2) / n
-    return [float(r) for r in ranks[inverse]]
+    return [float(r) for r in (below / n)[inverse]]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from salesboost.panel import NEW_ACCOUNT_TIER
 from salesboost.scenario import Scenario
 from sim.lead import SingleRows, categorical, share_bounds
 from sim.streams import Streams
@@ -31,20 +32,29 @@ class Account:
     """One customer account and its purchase history."""
 
     __slots__ = (
+        "alive",
         "dropout",
+        "first_order",
+        "history",
         "id",
         "last_order",
         "next_gap",
+        "offer",
+        "opted_out",
         "orders",
         "owner",
+        "personalised",
         "product",
+        "rank",
         "rate",
         "region",
         "requests",
         "revenue",
         "rng",
         "segment",
+        "served_until",
         "tags",
+        "tier",
     )
 
     def __init__(self, account_id: str, region: str, product: str, owner: Any) -> None:
@@ -62,6 +72,24 @@ class Account:
         self.rate = 0.0  # its purchase rate per hour
         self.dropout = 0.0  # P(it leaves after a repeat purchase) (BG/NBD)
         self.rng: np.random.Generator | None = None  # the account's own stream (made at its first use)
+        self.alive = True  # False once it has left (BG/NBD); the simulation knows, the company does not
+        self.history: list[tuple[float, float]] = []  # (clock hour, amount) of its orders in the tier window
+        self.first_order = math.nan  # clock hour of its first order (before clock 0 for an initial account)
+        self.tier = NEW_ACCOUNT_TIER  # its tier at the last snapshot
+        self.rank = 0.0  # its monetary percentile rank at the last snapshot
+        self.served_until = -math.inf  # a service touch lowers its dropout until then
+        self.offer = 0.0  # discount share on its next order (a win-back offer it answered)
+        self.opted_out: frozenset[str] = frozenset()  # channels it asked not to be contacted by
+        self.personalised = 0  # personalised touches it has had (personalisation wears out)
+
+    def record_order(self, t: float, amount: float) -> None:
+        """An order of ``amount`` booked at clock hour ``t``."""
+        self.orders += 1
+        self.revenue += amount
+        self.last_order = t
+        if math.isnan(self.first_order):
+            self.first_order = t
+        self.history.append((t, amount))
 
 
 class AccountBase:
@@ -102,6 +130,8 @@ class AccountBase:
             dropout = streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
         for account, rate, leave in zip(self.accounts, rates, dropout, strict=True):
             account.rate, account.dropout = rate, leave
+        self._service_cut = scenario.outreach.effects.service_dropout_cut
+        self._ledger(streams, scenario)
         self._gap_stream = streams.generator("accounts.repeat_gaps")
         self._leave_stream = streams.generator("accounts.dropout")
         self._gap_columns: dict[int, list[float]] = {}  # request number -> the gaps to it, by account
@@ -115,6 +145,39 @@ class AccountBase:
             heapq.heapify(self._heap)
             self._queued[0] = len(self._heap)
         self._gap_columns.pop(0, None)
+
+    def _ledger(self, streams: Streams, scenario: Scenario) -> None:
+        """The initial accounts' orders in the tier window before clock 0, so the first snapshot has R, F and M.
+
+        The ledger starts one tier window before clock 0. Each account has bought at its own rate
+        times ``outreach.history_order_share`` (the share of requests that became orders), as a
+        stationary Poisson process: the time back to its last order is exponential, and the
+        orders before it in the window are Poisson, uniformly spread. Amounts are existing-account
+        deal sizes times the product's price factor. Drawn column-wise from streams of their own.
+        """
+        n = len(self.accounts)
+        if not n:
+            return
+        window = scenario.outreach.tier_config.window_days * 24.0
+        share = scenario.outreach.history_order_share
+        rates = np.array([a.rate * share for a in self.accounts])
+        with np.errstate(divide="ignore"):
+            back = np.where(
+                rates > 0, streams.generator("accounts.history_last").standard_exponential(n) / rates, np.inf
+            )
+        earlier = streams.generator("accounts.history_count").poisson(np.maximum(window - back, 0.0) * rates).tolist()
+        times = streams.generator("accounts.history_times").uniform(0.0, 1.0, int(sum(earlier))).tolist()
+        amount = streams.sampler("accounts.history_amount", scenario.market.segments["existing"].deal_size)
+        used = 0
+        for account, last, count in zip(self.accounts, back.tolist(), earlier, strict=True):
+            if not math.isfinite(last):
+                continue
+            span = window - last
+            before = sorted(-window + u * span for u in times[used : used + count])
+            used += count
+            factor = scenario.products[account.product].price_factor
+            for t in [*before, -last]:
+                account.record_order(t, amount() * factor)
 
     def _owner(self, region: str) -> Any:
         reps = self._owners[region]
@@ -142,11 +205,12 @@ class AccountBase:
         if not heap:
             return None
         t, i, j = heapq.heappop(heap)
-        stays = (
-            self._purchase is None
-            or self._column(self._leave_columns, self._leave_stream, j)[i] >= self.accounts[i].dropout
+        account = self.accounts[i]
+        stays = self._purchase is None or self._column(self._leave_columns, self._leave_stream, j)[i] >= self.dropout(
+            account, t
         )
-        t_next = t + self._gap_column(j + 1)[i] / self.accounts[i].rate if stays else math.inf
+        account.alive = stays
+        t_next = t + self._gap_column(j + 1)[i] / account.rate if stays else math.inf
         if t_next < self._end:
             heapq.heappush(heap, (t_next, i, j + 1))
             self._queued[j + 1] = self._queued.get(j + 1, 0) + 1
@@ -193,13 +257,25 @@ class AccountBase:
         self.by_id[account_id] = account
         return account
 
-    def new_account_request(self, account: Account) -> tuple[float, ...]:
-        """The draws of a new account's next request; sets the gap to the one after it."""
+    def new_account_request(self, account: Account, t: float) -> tuple[float, ...]:
+        """The draws of a new (or revived) account's request at ``t``; sets the gap to the one after it."""
         row = self.request_row(account)
         rng = self._stream(account)
-        leaves = self._purchase is not None and rng.random() < account.dropout
+        leaves = self._purchase is not None and rng.random() < self.dropout(account, t)
+        account.alive = not leaves
         account.next_gap = math.inf if leaves else self._gap(rng, account.rate)
         return row
+
+    def dropout(self, account: Account, t: float) -> float:
+        """P(``account`` leaves after a purchase at ``t``): its own, cut while a service touch lasts."""
+        if t < account.served_until:
+            return account.dropout * (1.0 - self._service_cut)
+        return account.dropout
+
+    def revive(self, account: Account) -> None:
+        """An account that had left buys again (a win-back offer worked): from now on its own stream times it."""
+        account.alive = True
+        account.next_gap = self._gap(self._stream(account), account.rate)
 
     @staticmethod
     def _gap(rng: np.random.Generator, rate: float) -> float:

@@ -287,12 +287,15 @@ class DealFlow:
         if account is None:
             account = self.world.accounts.add(lead.id, lead.region, lead.product)
             account.owner.state.accounts += 1
-            self._schedule_requests(account)
-        account.orders += 1
-        account.revenue += lead.deal_size
-        account.last_order = now
+            self.schedule_requests(account)
+        account.record_order(now, lead.deal_size)
+        ledger = self.world.ledger
+        ledger.ordered(lead, account, now)
+        if account.offer:
+            ledger.offer_taken(lead, account, now)
 
-    def _schedule_requests(self, account: Account) -> None:
+    def schedule_requests(self, account: Account) -> None:
+        """Schedule the next request of an account that times its own (won during the run, or revived)."""
         t = self._env.now + account.next_gap
         if t >= self.world.end:
             return
@@ -300,8 +303,8 @@ class DealFlow:
         def request() -> None:
             assert self.account_request is not None
             n = account.requests
-            self.account_request(account, t, self.world.accounts.new_account_request(account), n)
-            self._schedule_requests(account)
+            self.account_request(account, t, self.world.accounts.new_account_request(account, t), n)
+            self.schedule_requests(account)
 
         self._at(t, request)
 

@@ -39,6 +39,8 @@ class Intake:
         self._calendar = world.calendar
         speed = scenario.behaviour.speed_to_lead
         self._t0, self._beta, self._floor = speed.t0_hours, speed.beta, speed.floor
+        own = scenario.accounts.speed_to_lead_beta
+        self._account_beta = speed.beta if own is None else own
         self._contact_prob = scenario.behaviour.contact_prob
         followup = scenario.pipeline.followup
         self._max_attempts = followup.max_attempts
@@ -111,8 +113,9 @@ class Intake:
 
     def account_request(self, account: Account, t: float, row: tuple[float, ...], n: int) -> None:
         """Request ``n`` of ``account`` arrives at ``t``: a lead for the account's owner."""
-        lead = Lead(f"{account.id}-{n}", n, t, row)
+        lead = Lead(f"{account.id}-{account.requests}", n, t, row)  # requests: unique with touch-made ones
         lead.account = account
+        lead.tier = account.tier
         lead.channel = "account"
         lead.segment = "existing"
         lead.region = account.region
@@ -227,7 +230,8 @@ class Intake:
             state.ptd_contacts += 1
         if log is not None:
             log(lead, "first_contact", rep.name, start, now)
-        decay = speed_to_lead_multiplier(response, self._t0, self._beta, self._floor)
+        beta = self._beta if lead.account is None else self._account_beta
+        decay = speed_to_lead_multiplier(response, self._t0, beta, self._floor)
         rec.leave(FOLLOWUP, lead.stage_entered, now)
         if lead.qualify_u >= lead.qualify_prob * decay:
             rec.close(lead, UNQUALIFIED)

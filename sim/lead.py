@@ -89,6 +89,7 @@ class Lead:
         "rep",
         "segment",
         "source_index",
+        "tier",
         *ROW,
     )
 
@@ -130,6 +131,7 @@ class Lead:
         self.arrived = arrived
         self.deadline = float("inf")
         self.cohort = False
+        self.tier = "prospect"  # salesboost.panel.PROSPECT_TIER; an account's request: its tier at the time
         self.account: Any = None
         self.rep: Any = None
         self.panel_key = 0

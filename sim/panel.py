@@ -20,7 +20,9 @@ from salesboost.panel import (
     MEASURES,
     MONEY_FIELDS,
     NOT_BUSY,
+    PANEL_DIMENSIONS,
     PIPELINE_COLUMNS,
+    PROSPECT_TIER,
     QUANTILES,
     WORK_KINDS,
     WORKER_COLUMNS,
@@ -87,8 +89,8 @@ class PanelRecorder:
         self._days: list[dt.date] = []  # first calendar day of each period
         self._starts: list[float] = []  # clock hour of each period's calendar start (the first may be < 0)
         self._end = 0.0  # clock hour at which the last period ends
-        self._keys: dict[tuple[bool, str, str, str, str], int] = {}  # interned pipeline rows
-        self._rows: list[tuple[bool, str, str, str, str]] = []
+        self._keys: dict[tuple[bool, str, str, str, str, str], int] = {}  # interned pipeline rows
+        self._rows: list[tuple[bool, str, str, str, str, str]] = []
         self._workers: list[tuple[str, str, str]] = []  # name, role, region
         # per period, flat over rows (x field or measure) or workers (x kind)
         self._fields: list[list[float]] = []
@@ -134,14 +136,20 @@ class PanelRecorder:
             for s, e in zip(self._starts, ends, strict=True)
         ]
 
+    def period_starts(self) -> list[str]:
+        """The first calendar day of each period, ISO format."""
+        return [day.isoformat() for day in self._days]
+
     def period_labels(self) -> list[str]:
         """The label of each period (``2024-03`` or ``2024-W11``)."""
         return [_label(day, self.period) for day in self._days]
 
     # -- registration ------------------------------------------------------------------------
-    def key(self, cohort: bool, region: str, channel: str, segment: str, product: str) -> int:
+    def key(
+        self, cohort: bool, region: str, channel: str, segment: str, product: str, *, tier: str = PROSPECT_TIER
+    ) -> int:
         """The interned key of a pipeline row; call it once per lead and keep the key."""
-        dims = (bool(cohort), region, channel, segment, product)
+        dims = (bool(cohort), region, channel, segment, product, tier)
         found = self._keys.get(dims)
         if found is not None:
             return found
@@ -220,7 +228,7 @@ class PanelRecorder:
         cols: dict[str, list[object]] = {name: [] for name in PIPELINE_COLUMNS}
         labels = self.period_labels()
         field_cols = [cols[f] for f in LEAD_FIELDS]
-        dim_cols = [cols[d] for d in ("cohort", "region", "channel", "segment", "product")]
+        dim_cols = [cols[d] for d in PANEL_DIMENSIONS[1:]]
         measure_cols = [
             (cols[f"{m}_n"], cols[f"{m}_mean"], [(cols[f"{m}_{s}"], q) for s, q in QUANTILES]) for m in MEASURES
         ]

@@ -126,7 +126,7 @@ class Recorder:
         """A lead arrived; decide whether it belongs to the cohort and give it its panel row."""
         self.leads_created += 1
         cohort = lead.cohort = self.t0 <= lead.arrived < self.t1
-        lead.panel_key = self.panel.key(cohort, lead.region, lead.channel, lead.segment, lead.product)
+        lead.panel_key = self.panel.key(cohort, lead.region, lead.channel, lead.segment, lead.product, tier=lead.tier)
         self.panel.add(lead.arrived, lead.panel_key, P_LEADS)
         if cohort:
             self.funnel[LEADS] += 1

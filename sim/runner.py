@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from salesboost.panel import WORK_KINDS
 from salesboost.results import FUNNEL, RunResult
 from salesboost.scenario import Scenario
+from sim.agents.marketing import MarketingDesk, rep_cost_per_hour
 from sim.agents.rep import meeting_hours
 from sim.calendar import HOURS_PER_DAY
+from sim.customers import Account
 from sim.eventlog import EventLogWriter
 from sim.flow import DealFlow
 from sim.intake import Intake
@@ -55,6 +57,13 @@ def run(
         flow = DealFlow(world)
         intake = Intake(world, flow)
         flow.account_request = intake.account_request
+        accounts = world.accounts
+
+        def request(account: Account, t: float) -> None:
+            intake.account_request(account, t, accounts.request_row(account), account.requests)
+
+        desk = MarketingDesk(world, request, flow.schedule_requests)
+        desk.start()
         intake.start()
         flow.start_windows()
         world.start_days()
@@ -76,7 +85,10 @@ def run(
     weeks = (horizon.days - horizon.warmup_days) / 7.0
     metrics["team_cost"] = economics.team_cost(scenario.team, weeks)
     metrics["running_cost"] = economics.running_cost(scenario.pipeline.options(), scenario.team, weeks)
-    metrics["net_profit"] = metrics["gross_profit"] - metrics["team_cost"] - metrics["running_cost"]
+    metrics.update(world.ledger.metrics(world.accounts.accounts, rep_cost_per_hour(world)))
+    metrics["net_profit"] = (
+        metrics["gross_profit"] - metrics["team_cost"] - metrics["running_cost"] - metrics["outreach_cost"]
+    )
     return RunResult(
         scenario=scenario,
         seed=seed,
@@ -86,7 +98,7 @@ def run(
         funnel=dict(zip(FUNNEL, rec.funnel, strict=True)),
         histograms=rec.histograms(),
         stages=rec.stage_stats(),
-        panels=world.panel.tables(),
+        panels={**world.panel.tables(), **world.ledger.tables()},
         leads_simulated=rec.leads_created,
         sim_end_hours=world.end,
         wall_seconds=time.perf_counter() - wall,

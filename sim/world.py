@@ -23,6 +23,7 @@ from sim.customers import AccountBase
 from sim.decisions.approvals import ManagerState, pick_clerk_task, pick_manager_task
 from sim.decisions.work import pipeline_value, work_policy
 from sim.lead import Lead, RowSource, SequentialRows, share_bounds
+from sim.outreach_ledger import OutreachLedger
 from sim.panel import PanelRecorder
 from sim.recorder import ActivityLog, Recorder
 from sim.streams import Sampler, Streams
@@ -41,6 +42,10 @@ class World:
         self.days = int(self.end // HOURS_PER_DAY) + 2
         self.calendar = Calendar.from_config(scenario.calendar)
         self.panel = PanelRecorder(scenario.calendar.start(), self.end, scenario.kpi.panel_period)
+        warmup, days = horizon.warmup_days * HOURS_PER_DAY, horizon.days * HOURS_PER_DAY
+        self.ledger = OutreachLedger(
+            self.panel.period_labels(), self.panel.period_starts(), self.panel.period_bounds(), (warmup, days)
+        )
         self.recorder = Recorder(scenario, self.panel, log, streams.sampler_exponential("monitor.wip_samples"))
         self._order = itertools.count()
         pipeline = scenario.pipeline
@@ -100,6 +105,7 @@ class World:
             t0_hours=speed.t0_hours,
             beta=speed.beta,
             floor=speed.floor,
+            account_beta=scenario.accounts.speed_to_lead_beta,
         )
         pick = work_policy(team.work_policy.policy(), value)
         pooled = scenario.pipeline.assignment.rule == "pooled"

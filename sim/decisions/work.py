@@ -96,12 +96,16 @@ def work_policy(policy: WorkPolicy, expected_value: Callable[[Task, float], floa
     return pick_by(value)
 
 
-def pipeline_value(*, t0_hours: float, beta: float, floor: float) -> Callable[[Task, float], float]:
+def pipeline_value(
+    *, t0_hours: float, beta: float, floor: float, account_beta: float | None = None
+) -> Callable[[Task, float], float]:
     """Expected gross profit a pipeline task moves forward: P(win from its step) x deal x margin.
 
     A first contact's qualification chance decays with the time the lead has waited
-    (:func:`salesboost.rules.speed_to_lead_multiplier`, the rule the simulation applies).
+    (:func:`salesboost.rules.speed_to_lead_multiplier`, the rule the simulation applies), an
+    account's request with ``account_beta`` (None: ``beta``).
     """
+    own = beta if account_beta is None else account_beta
 
     def value(task: Task, now: float) -> float:
         lead = task.lead
@@ -110,7 +114,7 @@ def pipeline_value(*, t0_hours: float, beta: float, floor: float) -> Callable[[T
         worth = lead.deal_size * lead.margin
         kind = task.kind
         if kind == FIRST_CONTACT:
-            decay = speed_to_lead_multiplier(now - lead.arrived, t0_hours, beta, floor)
+            decay = speed_to_lead_multiplier(now - lead.arrived, t0_hours, beta if lead.account is None else own, floor)
             return worth * lead.qualify_prob * decay * lead.accept_prob
         if kind == QUOTE:
             return worth * lead.accept_prob

@@ -227,20 +227,26 @@ def test_monetary_rank_without_ties_gives_exact_20_percent_bands():
     assert sum(r < 0.2 for r in ranks) == 2
 
 
-def test_monetary_rank_averages_ties():
-    # positions 0, (1+2)/2, 3 over n = 4
-    assert monetary_rank([5.0, 7.0, 7.0, 9.0]) == pytest.approx([0.0, 0.375, 0.375, 0.75])
-    assert monetary_rank([3.0, 3.0, 3.0]) == pytest.approx([1 / 3] * 3)
+def test_monetary_rank_gives_ties_the_share_strictly_below():
+    # 0, 1 and 3 of the 4 customers spent strictly less
+    assert monetary_rank([5.0, 7.0, 7.0, 9.0]) == pytest.approx([0.0, 0.25, 0.25, 0.75])
+    assert monetary_rank([3.0, 3.0, 3.0]) == pytest.approx([0.0] * 3)
     assert monetary_rank([]) == []
 
 
+def test_customers_who_spent_nothing_are_in_the_bottom_band():
+    """A lapsed majority with no spend in the window ranks at 0 (bottom 20%), not at its block's middle."""
+    ranks = monetary_rank([0.0] * 60 + list(range(1, 41)))
+    assert all(r == 0.0 for r in ranks[:60])
+    assert sum(r >= 0.8 for r in ranks) == 20
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_monetary_rank_equals_share_below_plus_half_ties(seed):
+def test_monetary_rank_equals_share_strictly_below(seed):
     values = np.random.default_rng(seed).integers(0, 20, size=200).astype(float)
     ranks = monetary_rank(values)
     for v, r in zip(values, ranks, strict=True):
-        below, equal = (values < v).sum(), (values == v).sum()
-        assert r == pytest.approx((below + (equal - 1) / 2) / len(values))
+        assert r == pytest.approx((values < v).sum() / len(values))
 
 
 def test_monetary_rank_rejects_nan():
