@@ -66,6 +66,33 @@ class PurchaseConfig:
         return BgNbdPurchase(r=self.r, alpha_days=self.alpha_days, a=self.a, b=self.b)
 
 
+#: How an account's order values differ from another's.
+SPEND_MODELS = ("segment", "gamma_gamma")
+
+
+@dataclass(kw_only=True)
+class SpendConfig:
+    """Spend heterogeneity across accounts: ``segment`` (none) or gamma-gamma's per-account mean.
+
+    In the gamma-gamma model (Fader, Hardie and Lee 2005b) an account's order values have the mean
+    p / nu with nu ~ Gamma(q, gamma); here each account's deal sizes are the segment's, times its
+    own multiplier (q - 1) / w with w ~ Gamma(q, 1), which has mean 1, so the base's mean deal
+    size stays the segment's (q > 1; variance 1 / (q - 2) for q > 2). ``correlation`` ties the
+    multiplier to the purchase rate through a Gaussian copula (BG/NBD only; 0: independent).
+    """
+
+    model: str = "segment"
+    q: float = 3.74  # CDNOW (Fader and Hardie 2013 note): spread of the accounts' mean spend
+    correlation: float = 0.0  # Gaussian copula between purchase rate and spend multiplier
+
+    def __post_init__(self) -> None:
+        checks.one_of("model", self.model, SPEND_MODELS)
+        if not self.q > 1.0:
+            raise ConfigError("q", f"must be > 1 (the mean spend is finite only then) (got {self.q})")
+        if not -1.0 < self.correlation < 1.0:
+            raise ConfigError("correlation", f"must be strictly between -1 and 1 (got {self.correlation})")
+
+
 @dataclass(kw_only=True)
 class AccountsConfig:
     """Existing accounts at the start, their repeat purchases and the service work they need."""
@@ -77,6 +104,7 @@ class AccountsConfig:
     service_task_hours: Dist  # length of one service task; tasks come at the monthly rate / mean length
     tags: dict[str, float] = field(default_factory=dict)  # tag -> share of accounts carrying it
     purchase: PurchaseConfig = field(default_factory=PurchaseConfig)  # poisson (repeat_per_year) or bgnbd
+    spend: SpendConfig = field(default_factory=SpendConfig)  # segment (no heterogeneity) or gamma_gamma
     # Speed-to-lead decay of an account's request; None: the same as a prospect's (behaviour.speed_to_lead.beta).
     speed_to_lead_beta: float | None = None
 

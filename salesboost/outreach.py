@@ -118,7 +118,9 @@ class OutreachConfig:
         self.tier_config = TierConfig.from_dict(self.tiers, "tiers")
         tiers = set(self.tier_config.tiers)
         for name, channel in self.channels.items():
-            missing = [t for t in self.tier_config.tiers if t not in channel.response and "default" not in channel.response]
+            missing = [
+                t for t in self.tier_config.tiers if t not in channel.response and "default" not in channel.response
+            ]
             if missing:
                 raise ConfigError(f"channels.{name}.response", f"no probability for tier {missing[0]!r} (or 'default')")
         for tier, entries in self.plan.items():

@@ -16,16 +16,19 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from salesboost.panel import NEW_ACCOUNT_TIER
 from salesboost.scenario import Scenario
+from salesboost.special import gamma_quantile
 from sim.lead import SingleRows, categorical, share_bounds
 from sim.streams import Streams
 
 HOURS_PER_YEAR = 365.25 * 24.0
+_normal_cdf = NormalDist().cdf
 
 
 class Account:
@@ -53,6 +56,7 @@ class Account:
         "rng",
         "segment",
         "served_until",
+        "spend",
         "tags",
         "tier",
     )
@@ -81,6 +85,7 @@ class Account:
         self.offer = 0.0  # discount share on its next order (a win-back offer it answered)
         self.opted_out: frozenset[str] = frozenset()  # channels it asked not to be contacted by
         self.personalised = 0  # personalised touches it has had (personalisation wears out)
+        self.spend = 1.0  # multiplier of its deal sizes (accounts.spend: gamma_gamma), mean 1 over accounts
 
     def record_order(self, t: float, amount: float) -> None:
         """An order of ``amount`` booked at clock hour ``t``."""
@@ -128,8 +133,15 @@ class AccountBase:
             shape, scale = self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0
             rates = streams.generator("accounts.purchase_rate").gamma(shape, scale, n).tolist()
             dropout = streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
-        for account, rate, leave in zip(self.accounts, rates, dropout, strict=True):
-            account.rate, account.dropout = rate, leave
+        spend = config.spend
+        self._spend = spend if spend.model == "gamma_gamma" else None
+        multipliers = [1.0] * n
+        if self._spend is not None and n:
+            normals = streams.generator("accounts.spend_copula").standard_normal((2, n)).tolist()
+            pairs = [self._rate_and_spend(z1, z2, rate) for z1, z2, rate in zip(*normals, rates, strict=True)]
+            rates, multipliers = [p[0] for p in pairs], [p[1] for p in pairs]
+        for account, rate, leave, multiplier in zip(self.accounts, rates, dropout, multipliers, strict=True):
+            account.rate, account.dropout, account.spend = rate, leave, multiplier
         self._service_cut = scenario.outreach.effects.service_dropout_cut
         self._ledger(streams, scenario)
         self._gap_stream = streams.generator("accounts.repeat_gaps")
@@ -177,7 +189,26 @@ class AccountBase:
             used += count
             factor = scenario.products[account.product].price_factor
             for t in [*before, -last]:
-                account.record_order(t, amount() * factor)
+                account.record_order(t, amount() * factor * account.spend)
+
+    def _rate_and_spend(self, z_rate: float, z_spend: float, rate: float) -> tuple[float, float]:
+        """An account's purchase rate and spend multiplier from two independent normals (Gaussian copula).
+
+        The multiplier is (q - 1) / w with w the Gamma(q, 1) quantile of 1 - u, u = Phi(rho z_rate
+        + sqrt(1 - rho^2) z_spend): it rises with u, so rho > 0 makes frequent buyers spend more
+        per order. With rho != 0 under BG/NBD the rate is the Gamma(r, alpha) quantile of Phi(z_rate)
+        (else ``rate``, drawn as without spend heterogeneity).
+        """
+        spend = self._spend
+        assert spend is not None
+        rho = spend.correlation
+        u = _normal_cdf(rho * z_rate + math.sqrt(1.0 - rho * rho) * z_spend)
+        u = min(max(u, 1e-12), 1.0 - 1e-12)
+        multiplier = (spend.q - 1.0) / gamma_quantile(spend.q, 1.0 - u)
+        if rho != 0.0 and self._purchase is not None:
+            v = min(max(_normal_cdf(z_rate), 1e-12), 1.0 - 1e-12)
+            rate = gamma_quantile(self._purchase.r, v) / self._purchase.alpha_days / 24.0
+        return rate, multiplier
 
     def _owner(self, region: str) -> Any:
         reps = self._owners[region]
@@ -252,6 +283,9 @@ class AccountBase:
             account.dropout = float(rng.beta(self._purchase.a, self._purchase.b))
         else:
             account.rate = self.rate
+        if self._spend is not None:
+            z_rate, z_spend = rng.standard_normal(2).tolist()
+            account.rate, account.spend = self._rate_and_spend(z_rate, z_spend, account.rate)
         account.next_gap = self._gap(rng, account.rate)
         self.accounts.append(account)
         self.by_id[account_id] = account

@@ -122,6 +122,7 @@ class Intake:
         lead.product = account.product
         lead.contact_u = 1.0  # the customer asked: the first call reaches them (u = 1 needs one attempt)
         self._price(lead, self._account_qualify)
+        lead.deal_size *= account.spend
         account.requests += 1
         rec = self._rec
         rec.arrive(lead)

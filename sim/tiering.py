@@ -110,7 +110,11 @@ class TierSnapshot:
 
     def _view(self, account: Account, now: float, alive: float) -> AccountView:
         history = account.history
-        amount = sum(a for _, a in history) / len(history) if history else self._typical * self._prices[account.product]
+        amount = (
+            sum(a for _, a in history) / len(history)
+            if history
+            else self._typical * self._prices[account.product] * account.spend
+        )
         profit = amount * self._margins[account.product]
         model = self.model
         if model is None or math.isnan(account.first_order):
