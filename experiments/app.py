@@ -422,8 +422,9 @@ def _sensitivity(
     target = runs[name].variant
     all_probes = probes(target, baseline, plan.ranges, settings.parameters)
     k = settings.replications
+    distinct = {p.variant.name: p.variant for p in all_probes}  # an idle side appears once
     sweep = Sweep(
-        [p.variant for p in all_probes],
+        list(distinct.values()),
         seed=plan.experiment.seed,
         replications=k,
         adaptive=type(plan.experiment.adaptive)(),

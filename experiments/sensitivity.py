@@ -75,7 +75,11 @@ def idle(key: str, variant: Variant) -> bool:
 def probes(
     target: Variant, baseline: Variant, ranges: Mapping[str, Sequence[float]], parameters: Sequence[str]
 ) -> list[Probe]:
-    """The scenarios to run: each parameter at each end, for the variant and the baseline."""
+    """The scenarios to run: each parameter at each end, for the variant and the baseline.
+
+    A side the parameter is idle for (:func:`idle`) keeps its unmoved variant, run once whatever
+    the number of levels (the caller runs each distinct variant once).
+    """
     keys = list(parameters) or [k for k in ranges if not (idle(k, target) and idle(k, baseline))]
     out = []
     for key in keys:
@@ -83,6 +87,9 @@ def probes(
             raise ConfigError("experiment.sensitivity.parameters", f"{key!r} has no range; ranges: {', '.join(ranges)}")
         for level, value in zip(LEVELS, ranges[key], strict=True):
             for role, variant in (("variant", target), ("baseline", baseline)):
+                if idle(key, variant):  # the key cannot move it: its own runs stand for every level
+                    out.append(Probe(key, level, float(value), role, variant))
+                    continue
                 data = copy.deepcopy(variant.config)
                 set_path(data, key, value)
                 name = f"{variant.name}|{key}={value}"

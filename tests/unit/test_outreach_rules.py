@@ -243,3 +243,19 @@ def test_response_scale_multiplies_and_caps():
     assert config.response(channels["phone"], "high_value") == pytest.approx(0.6)
     assert config.response(channels["phone"], "dormant") == pytest.approx(0.4)
     assert OutreachConfig(channels=channels, response_scale=5.0).response(channels["phone"], "high_value") == 1.0
+
+
+def test_sensitivity_does_not_move_an_outreach_key_of_a_variant_without_outreach():
+    """A baseline with strategy off keeps its own variant for outreach keys; the variant with outreach is moved."""
+    from experiments.compose import compose_config, compose_variants, experiment_of  # noqa: PLC0415
+    from experiments.sensitivity import probes  # noqa: PLC0415
+
+    cfg = compose_config(["experiment=channel_mix"])
+    variants = {v.name: v for v in compose_variants(experiment_of(cfg), [])}
+    target, baseline = variants["tiered_high"], variants["no_outreach"]
+    ranges = {"outreach.response_scale": [0.25, 2.0], "behaviour.contact_prob": [0.1, 0.5]}
+    found = probes(target, baseline, ranges, [])
+    moved = {(p.parameter, p.role): p.variant.name for p in found if p.level == "low"}
+    assert moved[("outreach.response_scale", "baseline")] == "no_outreach"
+    assert moved[("outreach.response_scale", "variant")] != "tiered_high"
+    assert moved[("behaviour.contact_prob", "baseline")] != "no_outreach"
