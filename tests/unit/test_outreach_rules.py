@@ -247,8 +247,8 @@ def test_response_scale_multiplies_and_caps():
 
 def test_sensitivity_does_not_move_an_outreach_key_of_a_variant_without_outreach():
     """A baseline with strategy off keeps its own variant for outreach keys; the variant with outreach is moved."""
-    from experiments.compose import compose_config, compose_variants, experiment_of  # noqa: PLC0415
-    from experiments.sensitivity import probes  # noqa: PLC0415
+    from experiments.compose import compose_config, compose_variants, experiment_of
+    from experiments.sensitivity import probes
 
     cfg = compose_config(["experiment=channel_mix"])
     variants = {v.name: v for v in compose_variants(experiment_of(cfg), [])}
