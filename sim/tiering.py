@@ -69,7 +69,9 @@ class TierSnapshot:
             history = account.history
             if history and history[0][0] < cut:
                 account.history = history = [h for h in history if h[0] >= cut]
-            recency.append(max(0.0, (now - account.last_order) / HOURS_PER_DAY))
+            # An account with no order at all (a zero purchase rate) counts from the ledger's start.
+            last = account.last_order if not math.isnan(account.first_order) else -self._window
+            recency.append(max(0.0, (now - last) / HOURS_PER_DAY))
             frequency.append(len(history))
             monetary.append(sum(amount for _, amount in history))
         ranks = monetary_rank(monetary)
