@@ -32,6 +32,7 @@ class ChannelConfig:
 
     cost: float  # money per touch (fees, printed material, travel)
     rep_minutes: float = 0.0  # the owner rep's time per touch (phone, visit): taken from selling
+    ops_minutes: float = 0.0  # operations staff time per touch (writing, posting, replying): paid from the budget
     response: dict[str, float]  # P(response to a first touch in a period) by tier; key "default" for the others
     saturation: float = 0.7  # kappa: the n-th touch in a period adds e^(-kappa (n-1)) of the first one's effect
     opt_out: float = 0.0  # P(the account opts out of this channel) per touch
@@ -45,6 +46,7 @@ class ChannelConfig:
     def __post_init__(self) -> None:
         checks.non_negative("cost", self.cost)
         checks.non_negative("rep_minutes", self.rep_minutes)
+        checks.non_negative("ops_minutes", self.ops_minutes)
         checks.non_negative("saturation", self.saturation)
         for key in ("opt_out", "complaint", "conversion", "offer"):
             checks.probability(key, getattr(self, key))
@@ -107,6 +109,7 @@ class OutreachConfig:
     history_order_share: float = 0.5  # P(a purchase before clock 0 became an order): the accounts' history
     response_scale: float = 1.0  # multiplies every channel's response probabilities (the sensitivity's lever)
     complaint_penalty: float = 500.0  # uplift: the money a complaint is weighed at against the gain (not booked)
+    ops_cost_per_hour: float = 37.5  # loaded cost of an hour of the operations staff who run the digital channels
 
     def __post_init__(self) -> None:
         checks.one_of("strategy", self.strategy, STRATEGIES)
@@ -115,6 +118,7 @@ class OutreachConfig:
         checks.probability("history_order_share", self.history_order_share)
         checks.non_negative("response_scale", self.response_scale)
         checks.non_negative("complaint_penalty", self.complaint_penalty)
+        checks.non_negative("ops_cost_per_hour", self.ops_cost_per_hour)
         self.tier_config = TierConfig.from_dict(self.tiers, "tiers")
         tiers = set(self.tier_config.tiers)
         for name, channel in self.channels.items():
@@ -134,6 +138,10 @@ class OutreachConfig:
             raise ConfigError("uniform", "strategy uniform needs its channels")
         if self.strategy == "uplift" and not self.channels:
             raise ConfigError("channels", "strategy uplift needs channels to choose from")
+
+    def money_per_touch(self, channel: ChannelConfig) -> float:
+        """What one touch costs the budget: its fee plus the operations staff's time at their hourly cost."""
+        return channel.cost + channel.ops_minutes / 60.0 * self.ops_cost_per_hour
 
     def response(self, channel: ChannelConfig, tier: str) -> float:
         """P(response to a first touch in a period) by ``channel`` of an account in ``tier``, scaled."""
@@ -176,6 +184,6 @@ def personalisation_uplift(uplift: float, wear_out: float, earlier: int) -> floa
     return 1.0 + (uplift - 1.0) * wear_out**earlier
 
 
-def touch_cost(channel: ChannelConfig, rep_cost_per_hour: float) -> float:
-    """The full cost of one touch: its fee plus the rep's time at the loaded hourly cost."""
-    return channel.cost + channel.rep_minutes / 60.0 * rep_cost_per_hour
+def touch_cost(channel: ChannelConfig, rep_cost_per_hour: float, ops_cost_per_hour: float = 0.0) -> float:
+    """The full cost of one touch: its fee plus the rep's and the operations staff's time at their hourly costs."""
+    return channel.cost + channel.rep_minutes / 60.0 * rep_cost_per_hour + channel.ops_minutes / 60.0 * ops_cost_per_hour

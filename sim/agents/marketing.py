@@ -153,7 +153,7 @@ class MarketingDesk:
         self._touched[key] = n
         ledger, tier, effects = self._ledger, account.tier, self._effects
         ledger.outreach(now, tier, name, TOUCHES, account=account.id)
-        ledger.outreach(now, tier, name, COST, channel.cost)
+        ledger.outreach(now, tier, name, COST, self._config.money_per_touch(channel))
         if channel.rep_minutes:
             ledger.outreach(now, tier, name, REP_HOURS, channel.rep_minutes / 60.0)
         if channel.service:

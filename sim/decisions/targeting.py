@@ -76,7 +76,7 @@ def plan_touches(
                 if name in view.account.opted_out:
                     continue
                 n = channel.touches_per_period(period_days)
-                cost = n * touch_cost(channel, rep_cost_per_hour)
+                cost = n * touch_cost(channel, rep_cost_per_hour, config.ops_cost_per_hour)
                 gain = expected_gain(config, view, channel, n)
                 if gain > cost:
                     scored.append((-(gain / cost) if cost > 0 else -float("inf"), view.account.id, name, view, n))
@@ -110,7 +110,7 @@ def _within_budget(
     out = []
     for view, name, n in wanted:
         channel = config.channels[name]
-        cost, rep_hours = n * channel.cost, n * channel.rep_minutes / 60.0
+        cost, rep_hours = n * config.money_per_touch(channel), n * channel.rep_minutes / 60.0
         if cost > money or rep_hours > hours:
             continue
         money -= cost
