@@ -54,6 +54,25 @@ def tier_breakdown(
     return out[~out["tier"].isin([PROSPECT_TIER])]
 
 
+def channel_breakdown(outreach: pd.DataFrame, *, window: tuple[str, str]) -> pd.DataFrame:
+    """Per variant and channel, means over replications of the window's touches, costs and effects.
+
+    ``requests_per_touch`` and ``cost_per_response`` say what a channel bought; the ``offer`` row
+    holds the margin given away by win-back discounts.
+    """
+    if outreach.empty:
+        return pd.DataFrame()
+    a, b = window
+    o = outreach[(outreach["period_start"] >= a) & (outreach["period_start"] < b)]
+    keys = ["variant", "channel"]
+    fields = [f for f in OUTREACH_FIELDS if f in o.columns]
+    out = o.groupby([*keys, "replication"])[fields].sum().groupby(keys).mean().reset_index()
+    touches = out["touches"].where(out["touches"] > 0)
+    out["requests_per_touch"] = out["requests"] / touches
+    out["cost_per_response"] = out["cost"] / out["responses"].where(out["responses"] > 0)
+    return out
+
+
 def transition_matrix(transitions: pd.DataFrame, variant: str) -> pd.DataFrame:
     """Mean accounts per replication moving from each tier (rows) to each tier (columns), all snapshots summed."""
     t = transitions[(transitions["variant"] == variant) & (transitions["from_tier"] != NEW_ACCOUNT_TIER)]

@@ -157,7 +157,12 @@ def _write_tiers(
     plan: Plan, frames: dict[str, dict[str, pd.DataFrame]], output_dir: Path, plotted: list[str]
 ) -> dict[str, Path]:
     """A study with outreach: per variant and tier, the window's accounts, touches and orders; tier plots."""
-    from analysis.outreach import tier_breakdown, write_tier_share_plot, write_transition_plot  # noqa: PLC0415
+    from analysis.outreach import (  # noqa: PLC0415
+        channel_breakdown,
+        tier_breakdown,
+        write_tier_share_plot,
+        write_transition_plot,
+    )
 
     def stacked(table: str) -> pd.DataFrame:
         parts = [f for f in frames[table].values() if not f.empty]
@@ -170,11 +175,13 @@ def _write_tiers(
         (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
     )
     tiers, transitions = stacked("tiers"), stacked("tier_transitions")
-    breakdown = tier_breakdown(tiers, stacked("outreach"), stacked("pipeline"), window=window)
+    outreach = stacked("outreach")
+    breakdown = tier_breakdown(tiers, outreach, stacked("pipeline"), window=window)
     written: dict[str, Path] = {}
-    if not breakdown.empty:
-        text = breakdown.to_csv(index=False)
-        written["tiers_by_variant.csv"] = _atomic_write(output_dir / "tiers_by_variant.csv", _text_writer(text))
+    channels = channel_breakdown(outreach, window=window)
+    for name, frame in (("tiers_by_variant.csv", breakdown), ("channels_by_variant.csv", channels)):
+        if not frame.empty:
+            written[name] = _atomic_write(output_dir / name, _text_writer(frame.to_csv(index=False)))
     shown = [v for v in plotted if v in frames["tiers"]]
     for name, write, data in (
         ("plots/tier_transitions.png", write_transition_plot, transitions),

@@ -58,7 +58,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("new_customer_revenue_share", "new customers' share of cohort revenue (the plan's target: 40%)", 0),
     MetricSpec("high_value_share", "share of accounts in the high-value tier at the window's last snapshot", +1),
     MetricSpec(
-        "outreach_cost_per_order", "outreach cost plus touch rep time at loaded cost / cohort account orders", -1
+        "cost_per_account_order", "outreach cost plus touch rep time at loaded cost / cohort account orders", -1
     ),
     MetricSpec("customer_value_mean", "mean model value of an account: E[orders next 12 months] x order profit", +1),
     MetricSpec("open_deals_mean", "time-average open opportunities (qualified, not yet closed)", 0),

@@ -185,5 +185,7 @@ def personalisation_uplift(uplift: float, wear_out: float, earlier: int) -> floa
 
 
 def touch_cost(channel: ChannelConfig, rep_cost_per_hour: float, ops_cost_per_hour: float = 0.0) -> float:
-    """The full cost of one touch: its fee plus the rep's and the operations staff's time at their hourly costs."""
-    return channel.cost + channel.rep_minutes / 60.0 * rep_cost_per_hour + channel.ops_minutes / 60.0 * ops_cost_per_hour
+    """The full cost of one touch: its fee plus the rep's and the operations staff's time at their hourly rates."""
+    return (
+        channel.cost + channel.rep_minutes / 60.0 * rep_cost_per_hour + channel.ops_minutes / 60.0 * ops_cost_per_hour
+    )

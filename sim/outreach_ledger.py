@@ -112,7 +112,7 @@ class OutreachLedger:
             "repurchase_rate": _ratio(again, len(base)),
             "new_customer_revenue_share": _ratio(self.cohort_revenue.get("new", 0.0), revenue),
             "high_value_share": self.high_value_share,
-            "outreach_cost_per_order": _ratio(full, self.cohort_account_orders) if full else 0.0,
+            "cost_per_account_order": _ratio(full, self.cohort_account_orders) if full else 0.0,
             "customer_value_mean": self.customer_value,
         }
 

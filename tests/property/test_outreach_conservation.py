@@ -126,9 +126,13 @@ def test_tier_rows_alive_and_p_alive_are_within_the_count(strategy, seed):
 
 @pytest.mark.parametrize(("strategy", "seed"), RUNS)
 def test_outreach_costs_are_touches_times_the_channel_cost(strategy, seed):
-    """Per (tier, channel): cost = touches x fee, rep_hours = touches x minutes / 60 (rel 1e-9); offer: offer_cost."""
+    """Per (tier, channel): cost = touches x (fee + ops minutes at the ops rate), rep_hours = touches x minutes / 60.
+
+    Relative tolerance 1e-9; the ``offer`` rows hold offer_cost only.
+    """
     result = _run(strategy, seed)
-    channels = result.scenario.outreach.channels
+    outreach = result.scenario.outreach
+    channels = outreach.channels
     rows = _rows(result, "outreach")
     assert sum(r["touches"] for r in rows) > 0
     for row in rows:
@@ -138,7 +142,9 @@ def test_outreach_costs_are_touches_times_the_channel_cost(strategy, seed):
             continue
         channel = channels[row["channel"]]
         assert row["touches"] == int(row["touches"]) > 0
-        assert row["cost"] == pytest.approx(row["touches"] * channel.cost, rel=REL, abs=0.0), row
+        fee = channel.cost + channel.ops_minutes / 60.0 * outreach.ops_cost_per_hour
+        assert fee == outreach.money_per_touch(channel)
+        assert row["cost"] == pytest.approx(row["touches"] * fee, rel=REL, abs=0.0), row
         assert row["rep_hours"] == pytest.approx(row["touches"] * channel.rep_minutes / 60.0, rel=REL, abs=0.0), row
         assert row["offer_cost"] == 0.0
         assert 0 <= row["responses"] <= row["touches"], row

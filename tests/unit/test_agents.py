@@ -59,6 +59,7 @@ _order = iter(range(10**9))
 def task(name: str, hours: float, kind: int = FIRST_CONTACT, *, since: float = 0.0, **lead: Any) -> Task:
     """A task for a stand-in lead called ``name`` (the lead's fields as keywords)."""
     lead.setdefault("channel", "web")
+    lead.setdefault("account", None)  # a prospect, not an account's request
     return Task(kind, hours, SimpleNamespace(name=name, **lead), None, since=since, order=next(_order))
 
 

@@ -259,3 +259,15 @@ def test_sensitivity_does_not_move_an_outreach_key_of_a_variant_without_outreach
     assert moved[("outreach.response_scale", "baseline")] == "no_outreach"
     assert moved[("outreach.response_scale", "variant")] != "tiered_high"
     assert moved[("behaviour.contact_prob", "baseline")] != "no_outreach"
+
+
+def test_ops_minutes_are_paid_from_the_budget_at_the_ops_rate():
+    """WeCom: fee 0.1 + 3 ops-min at 37.5/h = 1.975 per touch; the full cost adds rep time (none here)."""
+    from salesboost.outreach import ChannelConfig, OutreachConfig, touch_cost
+
+    wecom = ChannelConfig(cost=0.1, ops_minutes=3.0, response={"default": 0.05})
+    config = OutreachConfig(channels={"wecom": wecom}, ops_cost_per_hour=37.5)
+    assert config.money_per_touch(wecom) == pytest.approx(1.975, rel=1e-12)
+    assert touch_cost(wecom, 62.5, 37.5) == pytest.approx(1.975, rel=1e-12)
+    phone = ChannelConfig(cost=0.0, rep_minutes=15.0, ops_minutes=1.0, response={"default": 0.2})
+    assert touch_cost(phone, 62.5, 37.5) == pytest.approx(15.625 + 0.625, rel=1e-12)

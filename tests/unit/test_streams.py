@@ -146,7 +146,7 @@ def test_a_won_accounts_requests_come_from_its_own_streams():
         out = []
         for _ in range(3):
             gap = account.next_gap
-            out.append((gap, base.new_account_request(account)))
+            out.append((gap, base.new_account_request(account, 0.0)))
             account.requests += 1
         return out
 
