@@ -4,7 +4,9 @@ A group is a list of variant names (``experiment.report.groups``). Within it the
 chosen as for the whole study (:func:`analysis.selection.best_variant`: the best objective mean
 among the variants whose intervals meet the constraints), and its lead over each other member
 is the paired difference of the objective by replication (common random numbers), with its 95%
-interval.
+interval. The winner is clear when every paired lead's interval is above zero: variants run on
+the same random numbers are compared pair by pair, which the unpaired intervals of the study's
+overall selection ignore (they can overlap while every pair agrees).
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ class GroupResult:
 
     name: str
     selection: Selection
-    leads: dict[str, Estimate]  # other member -> winner minus member, paired by replication
+    leads: dict[str, Estimate]  # other qualifying member -> winner minus member, paired by replication
+
+    @property
+    def clear(self) -> bool:
+        """Whether the winner leads every other qualifying member beyond the paired 95% interval."""
+        return self.selection.variant is not None and all(e.ci_low > 0 for e in self.leads.values())
 
 
 def group_results(
@@ -48,7 +55,7 @@ def group_results(
         leads: dict[str, Estimate] = {}
         if selection.variant is not None:
             mine = _by_replication(table, selection.variant, objective)
-            for other in present:
+            for other in selection.feasible:
                 if other == selection.variant:
                     continue
                 theirs = _by_replication(table, other, objective).reindex(mine.index)

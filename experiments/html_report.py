@@ -247,8 +247,8 @@ class _Report:
             )
             rejected = "; ".join(f"{esc(v)}: {esc(why)}" for v, why in sel.rejected.items())
             winner = esc(sel.variant or "none")
-            if sel.variant is not None and not sel.clear:
-                winner += " (no clear difference)"
+            if sel.variant is not None and not group.clear:
+                winner += " (not clearly ahead)"
             rows.append(
                 [
                     Cell(esc(group.name), "name"),
@@ -267,8 +267,9 @@ class _Report:
         ]
         note = (
             "Within each group the variant with the best mean among those whose intervals meet the constraints; "
-            "its lead over each other member is the paired difference by replication (common random numbers). "
-            "\u201cNo clear difference\u201d: its interval overlaps another qualifying member's."
+            "its lead over each other qualifying member is the paired difference by replication (the variants "
+            "run on the same random numbers). It is clearly ahead when every paired interval is above zero, "
+            "even where the unpaired intervals of the means overlap."
         )
         return f"<section><h2>Within each group</h2>{table(header, rows)}<p class='note'>{note}</p></section>"
 
@@ -523,7 +524,7 @@ class _Report:
 
     def _figure(self, name: str) -> str:
         heading, caption = _plot_caption(name)
-        wide = heading == _PLOT_ORDER[6]  # many small panels: give them the whole width
+        wide = heading in (_PLOT_ORDER[6], _PLOT_ORDER[9])  # many small panels: give them the whole width
         return figure(self.written[name], name=name, caption=caption, wide=wide)
 
     # --- caveats ----------------------------------------------------------------------------

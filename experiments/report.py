@@ -163,18 +163,34 @@ def report_lines(
 
 
 def group_lines(groups: Sequence[Any]) -> list[str]:
-    """Per group (analysis.groups.GroupResult): the selection's words and the winner's paired lead over the others."""
+    """Per group (analysis.groups.GroupResult): the best member, its paired lead over the others, who failed."""
     lines = []
     for group in groups:
         sel = group.selection
-        text = f"Within {group.name}: {sel.describe()}"
+        if sel.variant is None:
+            lines.append(f"Within {group.name}: {sel.describe()}")
+            continue
+        goal = "highest" if sel.maximize else "lowest"
+        low, high = sel.estimate[1:] if sel.estimate else (math.nan, math.nan)
+        text = (
+            f"Within {group.name}: {sel.variant} has the {goal} {sel.objective}, "
+            f"{fmt(sel.estimate[0] if sel.estimate else math.nan)} [{fmt(low)}, {fmt(high)}]"
+        )
         if group.leads:
             leads = ", ".join(
-                f"{fmt(est.value)} [{fmt(est.ci_low)}, {fmt(est.ci_high)}] over {other}"
+                f"{other} by {fmt(est.value)} [{fmt(est.ci_low)}, {fmt(est.ci_high)}]"
                 for other, est in group.leads.items()
             )
-            text += f" Paired lead of {sel.variant} in {sel.objective} (95% CI): {leads}."
-        lines.append(text)
+            verdict = "clearly ahead" if group.clear else "not clearly ahead of all (a paired interval reaches 0)"
+            text += f"; paired by replication it leads {leads} (95% CI): {verdict}"
+        if sel.rejected:
+            text += "; not qualifying: " + "; ".join(f"{v} ({why})" for v, why in sel.rejected.items())
+        lines.append(text + ".")
+    if groups:
+        lines.append(
+            "(Within a group the leads are paired by replication; the overall choice compares unpaired"
+            " intervals of the means, a conservative reading that can see no clear difference where every pair agrees.)"
+        )
     return lines
 
 
