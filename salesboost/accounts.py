@@ -105,6 +105,8 @@ class AccountsConfig:
     tags: dict[str, float] = field(default_factory=dict)  # tag -> share of accounts carrying it
     purchase: PurchaseConfig = field(default_factory=PurchaseConfig)  # poisson (repeat_per_year) or bgnbd
     spend: SpendConfig = field(default_factory=SpendConfig)  # segment (no heterogeneity) or gamma_gamma
+    # P(a repeat request is a direct reorder): it skips the call and qualification and starts at the quote.
+    reorder_share: float = 0.0
     # Speed-to-lead decay of an account's request; None: the same as a prospect's (behaviour.speed_to_lead.beta).
     speed_to_lead_beta: float | None = None
 
@@ -116,5 +118,6 @@ class AccountsConfig:
         checks.non_negative("service_hours_per_month", self.service_hours_per_month)
         for tag, share in self.tags.items():
             checks.probability(f"tags.{tag}", share)
+        checks.probability("reorder_share", self.reorder_share)
         if self.speed_to_lead_beta is not None:
             checks.non_negative("speed_to_lead_beta", self.speed_to_lead_beta)

@@ -63,6 +63,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("customer_value_mean", "mean model value of an account: E[orders next 12 months] x order profit", +1),
     MetricSpec("open_deals_mean", "time-average open opportunities (qualified, not yet closed)", 0),
     MetricSpec("in_flight", "cohort leads still open when the run ends", 0),
+    MetricSpec("reorders", "cohort requests that were an account's direct reorder (no call, straight to the quote)", 0),
 )
 
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)

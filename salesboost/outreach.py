@@ -113,12 +113,10 @@ class OutreachConfig:
 
     def __post_init__(self) -> None:
         checks.one_of("strategy", self.strategy, STRATEGIES)
-        checks.non_negative("budget_per_month", self.budget_per_month)
-        checks.non_negative("rep_hours_per_month", self.rep_hours_per_month)
+        sizes = ("budget_per_month", "rep_hours_per_month", "response_scale", "complaint_penalty", "ops_cost_per_hour")
+        for key in sizes:
+            checks.non_negative(key, getattr(self, key))
         checks.probability("history_order_share", self.history_order_share)
-        checks.non_negative("response_scale", self.response_scale)
-        checks.non_negative("complaint_penalty", self.complaint_penalty)
-        checks.non_negative("ops_cost_per_hour", self.ops_cost_per_hour)
         self.tier_config = TierConfig.from_dict(self.tiers, "tiers")
         tiers = set(self.tier_config.tiers)
         for name, channel in self.channels.items():

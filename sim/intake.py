@@ -56,6 +56,7 @@ class Intake:
         self._products = scenario.products
         self._segments = scenario.market.segments
         self._account_qualify = scenario.accounts.qualify_prob
+        self._reorder_share = scenario.accounts.reorder_share
 
     # -- arrivals ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,6 +121,9 @@ class Intake:
         lead.segment = "existing"
         lead.region = account.region
         lead.product = account.product
+        # The row's contact uniform decides a direct reorder: an account's request needs no draw to
+        # be reached (the customer asked), so the uniform is free, and keyed by account and request.
+        reorder = lead.contact_u < self._reorder_share
         lead.contact_u = 1.0  # the customer asked: the first call reaches them (u = 1 needs one attempt)
         self._price(lead, self._account_qualify)
         lead.deal_size *= account.spend
@@ -128,6 +132,10 @@ class Intake:
         rec.arrive(lead)
         if rec.log is not None:
             rec.log(lead, "assign_lead", "account_owner", t, t)
+        if reorder:  # straight to the quote: no call, no qualification
+            rec.reordered(lead, t)
+            self.flow.start(lead, account.owner, t)
+            return
         self._followup(lead, t)
         self._attempt(lead, account.owner, 1)
 

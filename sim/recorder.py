@@ -94,6 +94,7 @@ class Recorder:
         self.funnel = [0] * len(FUNNEL)
         self.revenue = 0.0
         self.timely = 0
+        self.reorders = 0  # cohort requests that were an account's direct reorder
         self.first_response = Tally()
         self.approval = Tally()
         self.approval_breaches = 0
@@ -161,6 +162,17 @@ class Recorder:
         if lead.cohort:
             self.first_response.add(response_hours)
             self.timely += timely
+
+    def reordered(self, lead: Lead, now: float) -> None:
+        """An account's direct reorder: qualified on arrival without a call (counted contacted and qualified)."""
+        self.panel.add(now, lead.panel_key, P_CONTACTED)
+        self._credit(lead, now, P_CONTACTED)
+        self.panel.add(now, lead.panel_key, P_QUALIFIED)
+        self._credit(lead, now, P_QUALIFIED)
+        if lead.cohort:
+            self.funnel[CONTACTED] += 1
+            self.funnel[QUALIFIED] += 1
+            self.reorders += 1
 
     def contacted(self, lead: Lead, response_hours: float, now: float) -> None:
         """The lead was reached ``response_hours`` after arrival."""
@@ -305,6 +317,7 @@ class Recorder:
             ),
             "open_deals_mean": _ratio(sum(self.wip_sums[s] for s in OPEN_DEAL_STAGES), samples),
             "in_flight": float(funnel[LEADS] - sum(out)),
+            "reorders": float(self.reorders),
         }
 
     def outcome_counts(self) -> dict[str, int]:

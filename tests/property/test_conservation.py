@@ -70,6 +70,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     market["leads_per_week"] = draw(st.floats(5.0, 250.0))
     data["accounts"]["initial"] = draw(st.integers(0, 400))
     data["accounts"]["repeat_per_year"] = draw(st.sampled_from([0.0, 2.0, 6.0]))
+    data["accounts"]["reorder_share"] = draw(st.sampled_from([0.0, 0.5, 1.0]))
+    data["outreach"]["strategy"] = draw(st.sampled_from(["off", "uniform", "tiered", "uplift"]))
     data["behaviour"]["contact_prob"] = draw(st.floats(0.2, 1.0))
     data["team"]["work_policy"] = draw(st.sampled_from(WORK_POLICIES))
     for channel in market["channels"].values():
@@ -109,10 +111,12 @@ def _check_invariants(result: RunResult) -> None:
     assert 0 <= funnel["contacted"] - funnel["qualified"] - outcomes["unqualified"] <= outcomes["in_flight"]
     assert outcomes["declined"] + outcomes["lost_to_competitor"] + outcomes["won"] <= funnel["qualified"]
     assert outcomes["declined"] <= funnel["quoted"] - funnel["accepted"]
-    # first_response counts first attempts: every contacted lead had one, and so did every lead
-    # that was never reached (its attempts ran out); in-flight leads may or may not have.
+    # first_response counts first attempts: every contacted lead had one except a direct reorder
+    # (no call), and so did every lead that was never reached (its attempts ran out); in-flight
+    # leads may or may not have.
     attempted = result.histograms["first_response_hours"].total
-    assert funnel["contacted"] <= attempted <= funnel["contacted"] + outcomes["not_contacted"] + outcomes["in_flight"]
+    called = funnel["contacted"] - metrics["reorders"]
+    assert called <= attempted <= called + outcomes["not_contacted"] + outcomes["in_flight"]
     assert outcomes["not_contacted"] <= funnel["leads"] - funnel["contacted"]
     assert result.histograms["lead_to_order_days"].total == funnel["ordered"]
     assert set(metrics) == set(METRIC_NAMES)
@@ -315,3 +319,18 @@ def test_same_inputs_give_identical_results(scenario, seed, replication):
     assert first.histograms == second.histograms
     np.testing.assert_equal(first.stages, second.stages)
     assert first.leads_simulated == second.leads_simulated
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_direct_reorders_are_the_configured_share_of_account_requests(seed):
+    """With reorder_share 0.4 the cohort's reorders are a binomial share of its account requests (4 s.e.)."""
+    scenario = small_scenario("legacy", days=60.0, warmup_days=7.0, drain_days=30.0)
+    data = scenario.to_dict()
+    data["accounts"]["reorder_share"] = 0.4
+    result = sim.run(Scenario.from_dict(data), seed, 0)
+    _check_invariants(result)
+    pipeline = pd.DataFrame(result.panels["pipeline"].columns)
+    requests = int(pipeline[pipeline["cohort"].astype(bool) & (pipeline["segment"] == "existing")]["leads"].sum())
+    assert requests > 200
+    se = math.sqrt(0.4 * 0.6 / requests)
+    assert abs(result.metrics["reorders"] / requests - 0.4) < 4 * se
