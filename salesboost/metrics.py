@@ -45,6 +45,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("team_cost", "cost of reps, managers and sales ops over the cohort window", -1),
     MetricSpec("running_cost", "running cost of the pipeline tools (CRM, CPQ, e-signature, ERP sync), window", -1),
     MetricSpec("gross_profit", "revenue x product margin of booked cohort orders", +1),
+    MetricSpec("margin_after_outreach", "gross profit - outreach cost (touch fees, ops time, offer discounts)", +1),
     MetricSpec("net_profit", "gross profit - team cost - running cost - outreach cost", +1),
     MetricSpec("outreach_cost", "touch fees and win-back discounts (margin given away) in the window", -1),
     MetricSpec("offer_cost", "the margin given away by win-back discounts in the window", -1),

@@ -182,6 +182,16 @@ def personalisation_uplift(uplift: float, wear_out: float, earlier: int) -> floa
     return 1.0 + (uplift - 1.0) * wear_out**earlier
 
 
+def content_uplift(channel: ChannelConfig, effects: OutreachEffects, tags: frozenset[str], earlier: int) -> float:
+    """The uplift of a touch's content: personalised by tag on a personalised channel, else 1.
+
+    An account without tags gets generic content (there is nothing to personalise it by).
+    """
+    if not (channel.personalised and tags):
+        return 1.0
+    return personalisation_uplift(effects.personalisation, effects.wear_out, earlier)
+
+
 def touch_cost(channel: ChannelConfig, rep_cost_per_hour: float, ops_cost_per_hour: float = 0.0) -> float:
     """The full cost of one touch: its fee plus the rep's and the operations staff's time at their hourly rates."""
     return (

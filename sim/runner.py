@@ -86,9 +86,8 @@ def run(
     metrics["team_cost"] = economics.team_cost(scenario.team, weeks)
     metrics["running_cost"] = economics.running_cost(scenario.pipeline.options(), scenario.team, weeks)
     metrics.update(world.ledger.metrics(world.accounts.accounts, rep_cost_per_hour(world)))
-    metrics["net_profit"] = (
-        metrics["gross_profit"] - metrics["team_cost"] - metrics["running_cost"] - metrics["outreach_cost"]
-    )
+    metrics["margin_after_outreach"] = metrics["gross_profit"] - metrics["outreach_cost"]
+    metrics["net_profit"] = metrics["margin_after_outreach"] - metrics["team_cost"] - metrics["running_cost"]
     return RunResult(
         scenario=scenario,
         seed=seed,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from salesboost.outreach import ChannelConfig, personalisation_uplift, touch_response
+from salesboost.outreach import ChannelConfig, content_uplift, touch_response
 from sim.customers import Account
 from sim.decisions.targeting import PlannedTouches, order_key, plan_touches
 from sim.outreach_ledger import COMPLAINTS, COST, OPT_OUTS, REP_HOURS, REQUESTS, RESPONSES, REVIVED, TOUCHES
@@ -163,9 +163,8 @@ class MarketingDesk:
         if u[2] < channel.opt_out:
             account.opted_out = account.opted_out | {name}
             ledger.outreach(now, tier, name, OPT_OUTS)
-        uplift = 1.0
-        if channel.personalised:
-            uplift = personalisation_uplift(effects.personalisation, effects.wear_out, account.personalised)
+        uplift = content_uplift(channel, effects, account.tags, account.personalised)
+        if channel.personalised and account.tags:  # personalised content wears out with use
             account.personalised += 1
         if key in self._responded:
             return

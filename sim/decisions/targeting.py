@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from salesboost.outreach import ChannelConfig, OutreachConfig, cumulative_response, personalisation_uplift, touch_cost
+from salesboost.outreach import ChannelConfig, OutreachConfig, content_uplift, cumulative_response, touch_cost
 from sim.tiering import AccountView
 
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -44,11 +44,7 @@ def expected_gain(config: OutreachConfig, view: AccountView, channel: ChannelCon
     """
     effects = config.effects
     account = view.account
-    uplift = (
-        personalisation_uplift(effects.personalisation, effects.wear_out, account.personalised)
-        if channel.personalised
-        else 1.0
-    )
+    uplift = content_uplift(channel, effects, account.tags, account.personalised)
     respond = cumulative_response(config.response(channel, account.tier), touches, channel.saturation, uplift)
     extra = (effects.lift - 1.0) * view.rate_per_day * effects.lift_days
     alive = view.p_alive * respond * (channel.conversion + extra)

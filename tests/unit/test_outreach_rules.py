@@ -271,3 +271,17 @@ def test_ops_minutes_are_paid_from_the_budget_at_the_ops_rate():
     assert touch_cost(wecom, 62.5, 37.5) == pytest.approx(1.975, rel=1e-12)
     phone = ChannelConfig(cost=0.0, rep_minutes=15.0, ops_minutes=1.0, response={"default": 0.2})
     assert touch_cost(phone, 62.5, 37.5) == pytest.approx(15.625 + 0.625, rel=1e-12)
+
+
+def test_content_is_personalised_only_by_tag_on_a_personalised_channel():
+    """No tag, or a channel that does not personalise: uplift 1; else 1 + (u - 1) x wear_out^k."""
+    from salesboost.outreach import ChannelConfig, OutreachEffects, content_uplift
+
+    effects = OutreachEffects(personalisation=1.2, wear_out=0.5)
+    email = ChannelConfig(cost=0.01, response={"default": 0.03}, personalised=True)
+    sms = ChannelConfig(cost=0.04, response={"default": 0.02})
+    tagged = frozenset({"price_sensitive"})
+    assert content_uplift(email, effects, frozenset(), 0) == 1.0
+    assert content_uplift(sms, effects, tagged, 0) == 1.0
+    assert content_uplift(email, effects, tagged, 0) == pytest.approx(1.2)
+    assert content_uplift(email, effects, tagged, 2) == pytest.approx(1.05)
