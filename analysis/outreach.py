@@ -24,53 +24,68 @@ def tier_breakdown(
 
     Accounts, truly alive share and the model's mean P(alive) are averaged over the window's
     snapshots; touches, costs and effects and the cohort's orders and revenue by the tier the
-    account had when it asked are summed over the window.
+    account had when it asked are summed over the window. A tier absent from a snapshot or a
+    replication counts as zero there (means divide by every snapshot and every replication).
     """
-    a, b = window
     keys = ["variant", "tier"]
-
-    def in_window(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[(frame["period_start"] >= a) & (frame["period_start"] < b)] if not frame.empty else frame
-
+    runs = replications_of(pipeline if not pipeline.empty else tiers)
     parts = []
     if not tiers.empty:
-        t = in_window(tiers)
-        per_rep = t.groupby([*keys, "replication"])[["accounts", "alive", "p_alive_sum"]].mean()
-        snap = per_rep.groupby(keys).mean()
+        t = _in_window(tiers, window)
+        snapshots = t.groupby("variant")["period_start"].nunique()
+        fields = ["accounts", "alive", "p_alive_sum"]
+        snap = _per_replication(t, keys, fields, runs)
+        snap = snap.div(snap.index.get_level_values("variant").map(snapshots).to_numpy(), axis=0)
         snap["alive_share"] = snap["alive"] / snap["accounts"]
         snap["p_alive_mean"] = snap["p_alive_sum"] / snap["accounts"]
         parts.append(snap[["accounts", "alive_share", "p_alive_mean"]])
     if not outreach.empty:
-        o = in_window(outreach)
-        fields = [f for f in OUTREACH_FIELDS if f in o.columns]
-        parts.append(o.groupby([*keys, "replication"])[fields].sum().groupby(keys).mean())
+        o = _in_window(outreach, window)
+        parts.append(_per_replication(o, keys, [f for f in OUTREACH_FIELDS if f in o.columns], runs))
     if not pipeline.empty:
         p = pipeline[pipeline["cohort"].astype(bool) & (pipeline["segment"] == "existing")]
-        sums = p.groupby([*keys, "replication"])[["orders", "revenue", "gross_profit"]].sum().groupby(keys).mean()
-        parts.append(sums)
+        parts.append(_per_replication(p, keys, ["orders", "revenue", "gross_profit"], runs))
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, axis=1).fillna(0.0).reset_index()
     return out[~out["tier"].isin([PROSPECT_TIER])]
 
 
-def channel_breakdown(outreach: pd.DataFrame, *, window: tuple[str, str]) -> pd.DataFrame:
+def channel_breakdown(
+    outreach: pd.DataFrame, *, window: tuple[str, str], runs: pd.Series | None = None
+) -> pd.DataFrame:
     """Per variant and channel, means over replications of the window's touches, costs and effects.
 
-    ``requests_per_touch`` and ``cost_per_response`` say what a channel bought; the ``offer`` row
-    holds the margin given away by win-back discounts.
+    ``runs`` (variant -> replications; default: those in ``outreach``) is what the sums are divided
+    by. ``requests_per_touch`` and ``cost_per_response`` say what a channel bought; the ``offer``
+    row holds the margin given away by win-back discounts.
     """
     if outreach.empty:
         return pd.DataFrame()
-    a, b = window
-    o = outreach[(outreach["period_start"] >= a) & (outreach["period_start"] < b)]
-    keys = ["variant", "channel"]
+    o = _in_window(outreach, window)
     fields = [f for f in OUTREACH_FIELDS if f in o.columns]
-    out = o.groupby([*keys, "replication"])[fields].sum().groupby(keys).mean().reset_index()
+    out = _per_replication(o, ["variant", "channel"], fields, replications_of(outreach) if runs is None else runs)
+    out = out.reset_index()
     touches = out["touches"].where(out["touches"] > 0)
     out["requests_per_touch"] = out["requests"] / touches
     out["cost_per_response"] = out["cost"] / out["responses"].where(out["responses"] > 0)
     return out
+
+
+def replications_of(frame: pd.DataFrame) -> pd.Series:
+    """Replications per variant in a panel frame (pass the pipeline's: every run has pipeline rows)."""
+    return frame.groupby("variant")["replication"].nunique()
+
+
+def _in_window(frame: pd.DataFrame, window: tuple[str, str]) -> pd.DataFrame:
+    a, b = window
+    return frame[(frame["period_start"] >= a) & (frame["period_start"] < b)]
+
+
+def _per_replication(frame: pd.DataFrame, keys: list[str], fields: list[str], runs: pd.Series) -> pd.DataFrame:
+    """Sums per ``keys`` over periods and replications, divided by the variant's replications."""
+    sums = frame.groupby(keys)[fields].sum()
+    return sums.div(sums.index.get_level_values("variant").map(runs).to_numpy(), axis=0)
 
 
 def transition_matrix(transitions: pd.DataFrame, variant: str) -> pd.DataFrame:

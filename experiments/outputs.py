@@ -159,6 +159,7 @@ def _write_tiers(
     """A study with outreach: per variant and tier, the window's accounts, touches and orders; tier plots."""
     from analysis.outreach import (  # noqa: PLC0415
         channel_breakdown,
+        replications_of,
         tier_breakdown,
         write_tier_share_plot,
         write_transition_plot,
@@ -175,10 +176,11 @@ def _write_tiers(
         (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
     )
     tiers, transitions = stacked("tiers"), stacked("tier_transitions")
-    outreach = stacked("outreach")
-    breakdown = tier_breakdown(tiers, outreach, stacked("pipeline"), window=window)
+    outreach, pipeline = stacked("outreach"), stacked("pipeline")
+    breakdown = tier_breakdown(tiers, outreach, pipeline, window=window)
     written: dict[str, Path] = {}
-    channels = channel_breakdown(outreach, window=window)
+    runs = replications_of(pipeline) if not pipeline.empty else None
+    channels = channel_breakdown(outreach, window=window, runs=runs)
     for name, frame in (("tiers_by_variant.csv", breakdown), ("channels_by_variant.csv", channels)):
         if not frame.empty:
             written[name] = _atomic_write(output_dir / name, _text_writer(frame.to_csv(index=False)))
