@@ -365,7 +365,7 @@ def _analyse_and_finish(
     )
     hint = None
     if recorder is not None:
-        note = parent_note(plan, summary, comparison, selection, lines)
+        note = parent_note(plan, summary, comparison, selection, lines, groups=groups)
         recorder.finish(
             metrics=parent_metrics(comparison, report.metrics, report.objective, selection.best),
             tags={

@@ -195,7 +195,13 @@ def group_lines(groups: Sequence[Any]) -> list[str]:
 
 
 def parent_note(
-    plan: Any, summary: pd.DataFrame, comparison: pd.DataFrame, selection: Any, lines: Sequence[str]
+    plan: Any,
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    selection: Any,
+    lines: Sequence[str],
+    *,
+    groups: Sequence[Any] = (),
 ) -> str:
     """The parent run's description (MLflow note, Markdown), readable before MLflow's "Show more".
 
@@ -208,6 +214,11 @@ def parent_note(
     baseline = experiment.baseline
     metrics = list(dict.fromkeys([report.objective, *report.metrics]))
     head = [decision_line(selection, comparison, baseline=baseline), ""]
+    for group in groups:  # the best within each group (analysis.groups.GroupResult), paired
+        winner = group.selection.variant
+        if winner is not None:
+            verdict = "clearly ahead of the others, paired by replication" if group.clear else "not clearly ahead"
+            head += [f"Within {group.name}: **{winner}**, {verdict}.", ""]
     variants = [v for v in dict.fromkeys(summary["variant"]) if v != baseline]
     if report.decomposition is not None and report.decomposition.together in variants:
         head += kpi_table(
