@@ -11,6 +11,7 @@ the window's complaints over the sum, month by month, of the accounts touched; 0
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from typing import Any
 
@@ -26,7 +27,8 @@ class OutreachLedger:
     def __init__(
         self, labels: list[str], starts: list[str], bounds: list[tuple[float, float]], window: tuple[float, float]
     ) -> None:
-        self._labels, self._starts, self._bounds = labels, starts, bounds
+        self._labels, self._starts = labels, starts
+        self._ends = [b for _a, b in bounds]
         self.t0, self.t1 = window
         self._tiers: dict[tuple[int, str], list[float]] = {}
         self._transitions: dict[tuple[int, str, str], int] = defaultdict(int)
@@ -41,14 +43,11 @@ class OutreachLedger:
 
     def period_of(self, t: float) -> int:
         """The index of the period that holds clock hour ``t`` (the last one past the end)."""
-        for p, (_a, b) in enumerate(self._bounds):
-            if t < b:
-                return p
-        return len(self._bounds) - 1
+        return min(bisect_right(self._ends, t), len(self._ends) - 1)
 
     # -- snapshots -------------------------------------------------------------------------------
     def tier_row(self, period: int, tier: str, values: tuple[float, ...]) -> None:
-        """Add one account's ``TIER_FIELDS`` values to ``tier`` of ``period``."""
+        """Add ``values`` (``TIER_FIELDS``, summed over some accounts) to ``tier`` of ``period``."""
         row = self._tiers.get((period, tier))
         if row is None:
             row = self._tiers[(period, tier)] = [0.0] * len(TIER_FIELDS)

@@ -18,10 +18,9 @@ from salesboost.accounts import BgNbdPurchase
 from salesboost.clv import expected_purchases, p_alive
 from salesboost.scenario import Scenario
 from salesboost.tiers import monetary_rank
+from sim.calendar import HOURS_PER_DAY
 from sim.customers import Account
 from sim.outreach_ledger import OutreachLedger
-
-HOURS_PER_DAY = 24.0
 
 
 @dataclass(slots=True)

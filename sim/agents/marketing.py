@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from salesboost.outreach import ChannelConfig, content_uplift, touch_response
+from sim.calendar import HOURS_PER_DAY
 from sim.customers import Account
 from sim.decisions.targeting import PlannedTouches, order_key, plan_touches
 from sim.outreach_ledger import COMPLAINTS, COST, OPT_OUTS, REP_HOURS, REQUESTS, RESPONSES, REVIVED, TOUCHES
@@ -35,7 +36,6 @@ from sim.tasks import ACCOUNT, Task
 from sim.tiering import TierSnapshot
 from sim.world import World
 
-HOURS_PER_DAY = 24.0
 #: Extra requests one lifted response can bring (P(more) is below 1e-4 at the defaults).
 MAX_EXTRA = 3
 #: Uniforms per touch: response, complaint, opt-out, conversion, revival, extra count, three extra times.
