@@ -37,29 +37,23 @@ if TYPE_CHECKING:
 def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> CustomerBase:
     """Run the job of the composed config ``cfg``; return what it found."""
     from analysis.customer_base import analyse  # noqa: PLC0415 - pandas, scipy: not for --help
-    from analysis.transactions import Columns, TransactionsError, read_transactions  # noqa: PLC0415
 
     out = stream if stream is not None else sys.stdout
     experiment = experiment_of(cfg)
     tracking = tracking_of(cfg)
     customers = customers_of(cfg)
     tiers = TierConfig.from_dict(customers.tiers, where="customers.tiers")
-    path = _transactions_path(customers)
-    as_of = _as_of(customers.as_of)
-    columns = Columns(customer=customers.columns.customer, date=customers.columns.date, amount=customers.columns.amount)
     started = time.perf_counter()
     started_ms = int(time.time() * 1000)
+    path, tx, as_of = _load(customers)
     try:
-        tx = read_transactions(path, columns, where="customers.columns")
         base = analyse(tx, as_of=as_of, tiers=tiers, holdout_days=customers.holdout_days)
-    except TransactionsError as error:
-        raise ConfigError("customers.transactions", str(error)) from None
     except ValueError as error:
         key, _, problem = str(error).partition(": ")
         raise ConfigError(key if key.startswith("customers.") else "customers.transactions", problem or key) from None
     files = _write(base, output_dir)
     recorded = (
-        _record(tracking, experiment.name, base, _params(base, customers, path), files, started_ms=started_ms)
+        _record(tracking, experiment.name, base, _params(base, customers, tiers, path), files, started_ms=started_ms)
         if tracking.enabled
         else None
     )
@@ -74,22 +68,31 @@ def fitted_purchase(customers: CustomersConfig) -> dict[str, Any]:
     reads (days).
     """
     from analysis import btyd  # noqa: PLC0415 - scipy: only when asked for
-    from analysis.transactions import Columns, TransactionsError, read_transactions, rfm_table  # noqa: PLC0415
+    from analysis.transactions import rfm_table  # noqa: PLC0415
 
-    path = _transactions_path(customers)
-    as_of = _as_of(customers.as_of)
-    columns = Columns(customer=customers.columns.customer, date=customers.columns.date, amount=customers.columns.amount)
+    _, tx, as_of = _load(customers)
     try:
-        tx = read_transactions(path, columns, where="customers.columns")
         snapshot = tx["date"].max() if as_of is None else as_of
         rfm = rfm_table(tx, snapshot)
         fit = btyd.fit_bgnbd(*(rfm[c].to_numpy(dtype=float) for c in ("x", "t_x", "T")))
-    except TransactionsError as error:
-        raise ConfigError("customers.transactions", str(error)) from None
     except ValueError as error:
         raise ConfigError("customers.base", f"fitted: {error}") from None
     p = fit.params
     return {"model": "bgnbd", "r": p.r, "alpha_days": p.alpha, "a": p.a, "b": p.b}
+
+
+def _load(customers: CustomersConfig) -> tuple[Path, Any, dt.date | None]:
+    """The transactions file, its rows (a bad row: one ConfigError line) and the snapshot date."""
+    from analysis.transactions import Columns, TransactionsError, read_transactions  # noqa: PLC0415 - pandas
+
+    path = _transactions_path(customers)
+    as_of = _as_of(customers.as_of)
+    names = customers.columns
+    columns = Columns(customer=names.customer, date=names.date, amount=names.amount)
+    try:
+        return path, read_transactions(path, columns, where="customers.columns"), as_of
+    except TransactionsError as error:
+        raise ConfigError("customers.transactions", str(error)) from None
 
 
 def _transactions_path(customers: CustomersConfig) -> Path:
@@ -187,9 +190,8 @@ def _record(
     return run_id, tracker.ui_hint()
 
 
-def _params(base: CustomerBase, customers: CustomersConfig, path: Path) -> dict[str, Any]:
+def _params(base: CustomerBase, customers: CustomersConfig, tiers: TierConfig, path: Path) -> dict[str, Any]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    tiers = TierConfig.from_dict(customers.tiers, where="customers.tiers")
     return {
         "transactions": str(path),
         "transactions_sha256": digest,
