@@ -24,10 +24,11 @@ import numpy as np
 from salesboost.panel import NEW_ACCOUNT_TIER
 from salesboost.scenario import Scenario
 from salesboost.special import gamma_quantile
+from sim.calendar import HOURS_PER_DAY
 from sim.lead import SingleRows, categorical, share_bounds
 from sim.streams import Streams
 
-HOURS_PER_YEAR = 365.25 * 24.0
+HOURS_PER_YEAR = 365.25 * HOURS_PER_DAY
 _normal_cdf = NormalDist().cdf
 
 
@@ -165,12 +166,13 @@ class AccountBase:
         times ``outreach.history_order_share`` (the share of requests that became orders), as a
         stationary Poisson process: the time back to its last order is exponential, and the
         orders before it in the window are Poisson, uniformly spread. Amounts are existing-account
-        deal sizes times the product's price factor. Drawn column-wise from streams of their own.
+        deal sizes times the product's price factor and the account's spend multiplier. Drawn
+        column-wise from streams of their own.
         """
         n = len(self.accounts)
         if not n:
             return
-        window = scenario.outreach.tier_config.window_days * 24.0
+        window = scenario.outreach.tier_config.window_days * HOURS_PER_DAY
         share = scenario.outreach.history_order_share
         rates = np.array([a.rate * share for a in self.accounts])
         with np.errstate(divide="ignore"):
