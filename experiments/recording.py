@@ -288,6 +288,7 @@ PANEL_FILES: dict[str, str] = {
     "tiers": "panel_tiers.parquet",
     "tier_transitions": "panel_tier_transitions.parquet",
     "outreach": "panel_outreach.parquet",
+    "reps": "panel_reps.parquet",
 }
 
 

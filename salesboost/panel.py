@@ -48,7 +48,7 @@ WORK_KINDS: tuple[str, ...] = (
 #: Work kinds that do not count as busy time.
 NOT_BUSY: tuple[str, ...] = ("absence",)
 #: Names of the tables a run's panel holds.
-TABLES: tuple[str, ...] = ("pipeline", "workers", "tiers", "tier_transitions", "outreach")
+TABLES: tuple[str, ...] = ("pipeline", "workers", "tiers", "tier_transitions", "outreach", "reps")
 #: The columns of a table that name the row; all others are numbers.
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "pipeline": ("period", "period_start", *PANEL_DIMENSIONS[1:]),
@@ -56,6 +56,7 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "tiers": ("period", "period_start", "tier"),
     "tier_transitions": ("period", "period_start", "from_tier", "to_tier"),
     "outreach": ("period", "period_start", "tier", "channel"),
+    "reps": ("period", "period_start", "worker", "region", "status"),
 }
 #: The tier of a lead that is not an account's request (a prospect), and of an account won since the last snapshot.
 PROSPECT_TIER = "prospect"

@@ -11,10 +11,12 @@ from salesboost.behaviour import BehaviourConfig
 from salesboost.build import build, stable_hash, to_dict
 from salesboost.calendar import CalendarConfig
 from salesboost.errors import ConfigError
+from salesboost.incentive import IncentiveConfig
 from salesboost.market import MarketConfig
 from salesboost.outreach import OutreachConfig
 from salesboost.pipeline import PipelineConfig
 from salesboost.products import ProductConfig
+from salesboost.reps import RepsConfig
 from salesboost.team import EconomicsConfig, TeamConfig
 
 
@@ -69,6 +71,8 @@ class Scenario:
     kpi: KpiConfig
     economics: EconomicsConfig
     outreach: OutreachConfig = field(default_factory=OutreachConfig)
+    reps: RepsConfig = field(default_factory=RepsConfig)
+    incentive: IncentiveConfig = field(default_factory=IncentiveConfig)
 
     def __post_init__(self) -> None:
         checks.shares("products", {k: p.share for k, p in self.products.items()})
@@ -110,4 +114,6 @@ SCENARIO_SECTIONS: tuple[str, ...] = (
     "kpi",
     "economics",
     "outreach",
+    "reps",
+    "incentive",
 )

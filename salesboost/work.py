@@ -18,6 +18,7 @@ TASK_KINDS: tuple[str, ...] = (
     "quote",
     "contract",
     "account",
+    "prospecting",
     "admin",
     "training",
     "approval",

@@ -269,12 +269,12 @@ class AccountBase:
             rng = account.rng = self._streams.entity(f"account.{account.id}")
         return rng
 
-    def add(self, account_id: str, region: str, product: str) -> Account:
-        """A new account (a prospect whose first order was booked).
+    def add(self, account_id: str, region: str, product: str, owner: Any = None) -> Account:
+        """A new account (a prospect whose first order was booked), owned by ``owner`` (None: the region's next rep).
 
         Its stream draws its tags, then the gap to each request and the request's row, in turn.
         """
-        account = Account(account_id, region, product, self._owner(region))
+        account = Account(account_id, region, product, owner if owner is not None else self._owner(region))
         rng = self._stream(account)
         tags = self._scenario.accounts.tags
         if tags:

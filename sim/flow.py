@@ -99,6 +99,9 @@ class DealFlow:
     def _rep_task(self, lead: Lead, kind: int, hours: float, done: Callable[[Task, float], None]) -> None:
         task = self.world.task(kind, hours, lead, done, lead.arrived)
         lead.pending = task
+        incentive = self.world.incentive
+        if incentive is not None and lead.rep.state.vacant:  # the rep has left: a peer takes the deal
+            lead.rep = incentive.stand_in(lead.rep)
         lead.rep.submit(task)
 
     # -- qualification to quote ----------------------------------------------------------------
@@ -161,6 +164,9 @@ class DealFlow:
         self._rec.quote_sent(lead, now - lead.qualified_at, now)
         self._enter(lead, CUSTOMER, now)
         decision = now + lead.decision_days * self._products[lead.product].decision_factor * HOURS_PER_DAY
+        incentive = self.world.incentive
+        if incentive is not None and incentive.pull(lead, now):  # pulled forward: a discount for a decision now
+            decision = now
         self._at(decision, lambda: self._decided(lead, now))
 
     # -- the customer and the contract -------------------------------------------------------------
@@ -180,6 +186,15 @@ class DealFlow:
         lead.revisions = geometric_rounds(lead.revision_u, self._revision_prob)
         self._enter(lead, CONTRACT, now)
         factor = self._products[lead.product].contract_prep_factor
+        incentive = self.world.incentive
+        start = incentive.push(lead, now) if incentive is not None else now
+        if start > now:  # pushed into the next period: the contract waits (a competitor may still take it)
+            hours = lead.contract_prep_hours * factor
+            self._at(
+                start,
+                lambda: None if lead.closed else self._prepare(lead, hours, lead.legal_hours, lead.courier_out_days),
+            )
+            return
         self._prepare(lead, lead.contract_prep_hours * factor, lead.legal_hours, lead.courier_out_days)
 
     def _prepare(self, lead: Lead, prep: float, legal: float, courier_days: float) -> None:
@@ -216,7 +231,7 @@ class DealFlow:
             factor = self._products[lead.product].contract_prep_factor
             self._prepare(lead, world.revision_prep_hours() * factor, world.revision_legal_hours(), courier)
             return
-        signed = now + lead.sign_days * HOURS_PER_DAY
+        signed = now if lead.pulled else now + lead.sign_days * HOURS_PER_DAY
         self._at(signed, lambda: self._signed(lead, now))
 
     def _signed(self, lead: Lead, approved: float) -> None:
@@ -284,10 +299,16 @@ class DealFlow:
         self._rec.ordered(lead, now - countersigned, now)
         self._log(lead, "order_booked", "erp", now, now)
         account = lead.account
+        incentive = self.world.incentive
+        new = account is None
         if account is None:
-            account = self.world.accounts.add(lead.id, lead.region, lead.product)
+            owner = lead.rep if incentive is not None else None  # under a scheme the winner keeps the account
+            account = self.world.accounts.add(lead.id, lead.region, lead.product, owner)
             account.owner.state.accounts += 1
+            account.owner.state.owned.append(account)
             self.schedule_requests(account)
+        if incentive is not None:
+            incentive.ordered(lead, new, now)
         account.record_order(now, lead.deal_size)
         ledger = self.world.ledger
         ledger.ordered(lead, account, now)

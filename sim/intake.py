@@ -26,6 +26,10 @@ from sim.recorder import ASSIGNMENT, FOLLOWUP, NOT_CONTACTED, QUALIFIED, UNQUALI
 from sim.tasks import FIRST_CONTACT, Task
 from sim.world import World
 
+#: The channel of prospects a rep finds by prospecting, and a perfunctory touch's length.
+OUTBOUND = "outbound"
+PERFUNCTORY_HOURS = 0.05
+
 
 class Intake:
     """Turns arrivals into contacted leads; hands each qualified one to the deal flow."""
@@ -53,6 +57,7 @@ class Intake:
         self._release_at = 0.0
         self._next_rep = dict.fromkeys(world.reps_by_region, 0)
         self._counts = dict.fromkeys(world.prospects, 0)
+        self._outbound: dict[str, int] = {}
         self._products = scenario.products
         self._segments = scenario.market.segments
         self._account_qualify = scenario.accounts.qualify_prob
@@ -184,6 +189,8 @@ class Intake:
         """The rep who gets a new lead: among those at work today, unless nobody is."""
         reps = self.world.reps_by_region[region]
         day = int(self._env.now // 24.0)
+        if self.world.incentive is not None:  # empty seats take no leads
+            reps = [r for r in reps if not _vacant(r)] or self.world.incentive.active_peers(reps[0])
         present = [r for r in reps if r.calendar.is_workday(day)] or reps
         if self._rule == "least_loaded":
             return min(present, key=lambda r: (len(r.own) + r.busy, r.index))
@@ -198,6 +205,13 @@ class Intake:
     # -- contact attempts ---------------------------------------------------------------------
     def _attempt(self, lead: Lead, rep: Worker | None, attempt: int) -> None:
         """Queue call attempt ``attempt`` with ``rep`` (or the region's pool when ``rep`` is None)."""
+        incentive = self.world.incentive
+        if incentive is not None and rep is not None:
+            if _vacant(rep):
+                rep = incentive.stand_in(rep)
+            if attempt == 1 and incentive.games(rep):  # a perfunctory touch first: it stops the SLA clock
+                touch = self.world.task(FIRST_CONTACT, PERFUNCTORY_HOURS, lead, self._touched, lead.arrived)
+                rep.submit(touch)
         hours = lead.contact_hours if lead.needed == attempt else lead.attempt_hours
         task = self.world.task(FIRST_CONTACT, hours, lead, self._attempted, lead.arrived)
         lead.rep = rep
@@ -215,9 +229,8 @@ class Intake:
         pooled = lead.rep is None  # a pooled lead's next attempt goes back to the pool
         lead.rep = rep
         start = task.started
-        if lead.attempt == 1:
-            timely = start <= self._calendar.add_working_time(lead.arrived, self._sla)
-            rec.first_attempt(lead, start - lead.arrived, timely, start)
+        if lead.attempt == 1 and not lead.first_logged:
+            self._first_attempt(lead, rep, start)
         if lead.needed != lead.attempt:
             if log is not None:
                 log(lead, "call_attempt", rep.name, start, now)
@@ -250,8 +263,55 @@ class Intake:
         rec.step(lead, QUALIFIED, now)
         self.flow.start(lead, rep, now)
 
+    def _first_attempt(self, lead: Lead, rep: Worker, start: float) -> None:
+        lead.first_logged = True
+        timely = start <= self._calendar.add_working_time(lead.arrived, self._sla)
+        self._rec.first_attempt(lead, start - lead.arrived, timely, start)
+        if self.world.incentive is not None:
+            self.world.incentive.first_attempt(lead, rep, timely, start)
+
+    def _touched(self, task: Task, _now: float) -> None:
+        """A perfunctory touch: it counts as the first attempt, the real call follows in its turn."""
+        lead = task.lead
+        if not lead.first_logged:
+            lead.gamed = True
+            self._first_attempt(lead, self._worker_of(task), task.started)
+
+    def outbound(self, rep: Worker, t: float) -> None:
+        """A prospect ``rep`` reached by prospecting at ``t``: it qualifies at once or not at all."""
+        world = self.world
+        incentive = world.incentive
+        row = incentive.next_outbound_row(rep)
+        key = f"{OUTBOUND}-{rep.name}"  # the n-th prospect of a seat: the same lead under every scheme
+        n = self._outbound.get(key, 0)
+        self._outbound[key] = n + 1
+        lead = Lead(f"{key}-{n}", n, t, row)
+        lead.channel = OUTBOUND
+        lead.segment = "new"
+        lead.region = rep.region
+        lead.product = categorical(lead.product_u, *world.product_bounds)
+        self._price(lead, world.scenario.reps.work.prospect_qualify_prob)
+        lead.rep = rep
+        lead.first_logged = True  # no inbound request: no response time to measure
+        rec = self._rec
+        rec.arrive(lead)
+        rec.prospected(lead, t)
+        if rec.log is not None:
+            rec.log(lead, "prospect_lead", rep.name, t, t)
+        if lead.qualify_u >= lead.qualify_prob:
+            rec.close(lead, UNQUALIFIED)
+            return
+        rec.step(lead, QUALIFIED, t)
+        self.flow.start(lead, rep, t)
+
     @staticmethod
     def _worker_of(task: Task) -> Worker:
         worker = task.worker
         assert isinstance(worker, Worker)
         return worker
+
+
+def _vacant(rep: Worker) -> bool:
+    """Whether ``rep``'s seat is empty (a rep who left under a scheme)."""
+    state = rep.state
+    return isinstance(state, RepState) and state.vacant

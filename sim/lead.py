@@ -67,6 +67,8 @@ class Lead:
         "attempt",
         "closed",
         "escalated",
+        "first_logged",
+        "gamed",
         "needed",
         "pending",
         "qualified_at",
@@ -84,6 +86,7 @@ class Lead:
         "margin",
         "panel_key",
         "product",
+        "pulled",
         "qualify_prob",
         "region",
         "rep",
@@ -144,6 +147,9 @@ class Lead:
         self.qualified_at = self.accepted_at = self.signed_at = self.submitted = 0.0
         self.reworks = self.revisions = 0
         self.escalated = False
+        self.gamed = False  # its first attempt was a perfunctory touch that stopped the SLA clock
+        self.first_logged = False  # its first attempt (or the touch) has been recorded
+        self.pulled = False  # pulled forward before a period end: the customer decides and signs at once
         _fill(self, row)
 
 

@@ -174,6 +174,13 @@ class Recorder:
             self.funnel[QUALIFIED] += 1
             self.reorders += 1
 
+    def prospected(self, lead: Lead, now: float) -> None:
+        """A rep's own outbound prospect: reached when it is made (counted contacted, no response time)."""
+        self.panel.add(now, lead.panel_key, P_CONTACTED)
+        self._credit(lead, now, P_CONTACTED)
+        if lead.cohort:
+            self.funnel[CONTACTED] += 1
+
     def contacted(self, lead: Lead, response_hours: float, now: float) -> None:
         """The lead was reached ``response_hours`` after arrival."""
         self.panel.add(now, lead.panel_key, P_CONTACTED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from salesboost.panel import WORK_KINDS
 from salesboost.results import FUNNEL, RunResult
 from salesboost.scenario import Scenario
+from sim.agents.incentive_desk import IncentiveDesk
 from sim.agents.marketing import MarketingDesk, rep_cost_per_hour
 from sim.agents.rep import meeting_hours
 from sim.calendar import HOURS_PER_DAY
@@ -18,6 +20,7 @@ from sim.customers import Account
 from sim.eventlog import EventLogWriter
 from sim.flow import DealFlow
 from sim.intake import Intake
+from sim.rep_book import RepBook, effort_shares, empty_incentive_metrics
 from sim.streams import Streams
 from sim.tasks import ADMIN
 from sim.world import World
@@ -64,6 +67,9 @@ def run(
 
         desk = MarketingDesk(world, request, flow.schedule_requests)
         desk.start()
+        if scenario.incentive.active:
+            world.incentive = IncentiveDesk(world, request, intake.outbound)
+            world.incentive.start()
         intake.start()
         flow.start_windows()
         world.start_days()
@@ -87,7 +93,12 @@ def run(
     metrics["running_cost"] = economics.running_cost(scenario.pipeline.options(), scenario.team, weeks)
     metrics.update(world.ledger.metrics(world.accounts.accounts, rep_cost_per_hour(world)))
     metrics["margin_after_outreach"] = metrics["gross_profit"] - metrics["outreach_cost"]
-    metrics["net_profit"] = metrics["margin_after_outreach"] - metrics["team_cost"] - metrics["running_cost"]
+    metrics.update(world.incentive.book.metrics() if world.incentive is not None else empty_incentive_metrics())
+    metrics.update(effort_shares(rec.work_hours["rep"]))
+    metrics["payout_share"] = metrics["payout_cost"] / metrics["revenue"] if metrics["revenue"] else math.nan
+    metrics["net_profit"] = (
+        metrics["margin_after_outreach"] - metrics["team_cost"] - metrics["running_cost"] - metrics["payout_cost"]
+    )
     return RunResult(
         scenario=scenario,
         seed=seed,
@@ -97,7 +108,11 @@ def run(
         funnel=dict(zip(FUNNEL, rec.funnel, strict=True)),
         histograms=rec.histograms(),
         stages=rec.stage_stats(),
-        panels={**world.panel.tables(), **world.ledger.tables()},
+        panels={
+            **world.panel.tables(),
+            **world.ledger.tables(),
+            "reps": world.incentive.book.table() if world.incentive is not None else RepBook.empty_table(),
+        },
         leads_simulated=rec.leads_created,
         sim_end_hours=world.end,
         wall_seconds=time.perf_counter() - wall,
@@ -139,7 +154,7 @@ def _availability(world: World, t0: float, t1: float) -> tuple[float, float]:
     absence = panel_kind(_ABSENCE)
     admin = panel_kind("admin")
     rep_total = manager_total = 0.0
-    people = [(rep, rep.state.days_off, True) for rep in world.reps]  # type: ignore[attr-defined]
+    people = [(rep, rep.state.days_off | rep.state.vacant_days, True) for rep in world.reps]  # type: ignore[attr-defined]
     people += [(m, _days_out(m, world), False) for m in world.managers]
     for clerk in world.clerks:
         for p, (a, b) in enumerate(bounds):

@@ -12,6 +12,7 @@ from salesboost.work import TASK_KINDS
     QUOTE,
     CONTRACT,
     ACCOUNT,
+    PROSPECTING,
     ADMIN,
     TRAINING,
     APPROVAL,
@@ -22,7 +23,7 @@ from salesboost.work import TASK_KINDS
 ) = range(len(TASK_KINDS))
 
 #: Kinds that face the customer: the survey definition of "selling time".
-SELLING_KINDS = frozenset((FIRST_CONTACT, ACCOUNT))
+SELLING_KINDS = frozenset((FIRST_CONTACT, ACCOUNT, PROSPECTING))
 
 #: ``done(task, now)``: called when the task's work ends (or when it is dropped, ``task.dropped``).
 Done = Callable[["Task", float], None]
@@ -39,7 +40,19 @@ class Task:
     backlog that outlives it.
     """
 
-    __slots__ = ("cancelled", "done", "expires", "hours", "kind", "lead", "order", "since", "started", "worker")
+    __slots__ = (
+        "cancelled",
+        "done",
+        "expires",
+        "hours",
+        "kind",
+        "lead",
+        "order",
+        "since",
+        "started",
+        "worker",
+        "worth",
+    )
 
     def __init__(self, kind: int, hours: float, lead: Any, done: Done | None, *, since: float, order: int) -> None:
         self.kind = kind
@@ -52,3 +65,4 @@ class Task:
         self.started = -1.0
         self.expires = float("inf")
         self.worker: Any = None  # who did it (set when started)
+        self.worth = 0.0  # value per hour a rep under an incentive scheme puts on planned work (sim.decisions.effort)

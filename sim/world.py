@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import simpy
@@ -77,9 +78,11 @@ class World:
         self._build_reps()
         self._build_managers()
         self._build_clerks()
+        self.incentive: Any = None  # the incentive desk (sim.agents.incentive_desk) when a scheme runs
         self.accounts = AccountBase(scenario, streams, self.reps_by_region, self.end)
         for account in self.accounts.accounts:
             account.owner.state.accounts += 1
+            account.owner.state.owned.append(account)
 
     # -- construction -----------------------------------------------------------------------
     def next_order(self) -> int:
@@ -233,16 +236,26 @@ class World:
         service_per_day = accounts.service_hours_per_month * 12.0 / 250.0
         mean_task = accounts.service_task_hours.expected
         expires = (day + 1) * HOURS_PER_DAY
+        incentive = self.incentive
         for rep in self.reps:
             if not rep.calendar.is_workday(day):
                 continue
+            state = rep.state
+            assert isinstance(state, RepState)
+            if state.vacant:
+                continue
             planned: list[Task] = []
+            if incentive is not None:
+                extra, exclusive = incentive.day(rep, day, now, expires)
+                if exclusive:  # a new hire's classroom day: nothing else
+                    rep.own.extend(extra)
+                    rep.wake()
+                    continue
+                planned += extra
             chunks = round(rep_time.admin_hours_per_day / rep_time.admin_chunk_hours)
             planned += [self.task(ADMIN, rep_time.admin_chunk_hours, None, None, now) for _ in range(chunks)]
             if weekday == rep_time.training_day and rep_time.training_hours_per_week > 0:
                 planned.append(self.task(TRAINING, rep_time.training_hours_per_week, None, None, now))
-            state = rep.state
-            assert isinstance(state, RepState)
             state.start_period(month)
             expected = state.accounts * service_per_day / mean_task if mean_task > 0 else 0.0
             count = int(self.rep_daily[rep.name].poisson(expected))

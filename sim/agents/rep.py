@@ -10,6 +10,7 @@ policy fits them in with the pipeline work.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -25,20 +26,38 @@ class RepState:
         "ability",
         "accounts",
         "days_off",
+        "gain",
+        "hired",
+        "owned",
         "period",
+        "prices",
         "ptd_contacts",
         "ptd_revenue",
         "ptd_wins",
         "ramp",
+        "slot",
         "tenure_days",
+        "timing",
+        "vacant",
+        "vacant_days",
     )
 
     def __init__(self, ability: float, days_off: frozenset[int]) -> None:
         self.ability = ability
         self.days_off = days_off
         self.tenure_days = 365.0
-        self.ramp = 1.0  # share of full productivity (new hires ramp up; the incentive model sets it)
+        self.ramp = 1.0  # share of full productivity (new hires ramp up; the staffing desk sets it)
+        self.gain = 0.0  # rise of log productivity from training, decaying (the staffing desk)
+        self.hired = -3 * 365.0 * 24.0  # clock hour the person in this seat started (an incumbent: 3 years ago)
+        self.vacant = False  # the seat is empty (the rep left, nobody hired yet)
+        self.vacant_days: set[int] = set()  # days the seat was empty (not available time)
         self.accounts = 0  # accounts owned
+        self.owned: list[Any] = []  # the accounts themselves (the scheme's account metrics and development calls)
+        self.prices: Any = (
+            None  # what the rep's scheme pays at the margin (sim.decisions.effort.Prices); None: no scheme
+        )
+        self.timing: str | None = None  # the timing game the rep plays now: "pull", "push" or None
+        self.slot = 0  # index in the world's reps
         self.period = -1
         self.ptd_contacts = 0  # period-to-date KPIs (the month so far), reset when a month starts
         self.ptd_wins = 0

@@ -17,8 +17,8 @@ from salesboost.work import TASK_KINDS, ExpectedValue, Fifo, OldestFirst, Priori
 from sim.agents.worker import Pick, Worker
 from sim.tasks import ACCOUNT, ADMIN, CONTRACT, FIRST_CONTACT, QUOTE, TRAINING, Task
 
-#: ``score(task, now) -> key``: the task with the smallest key is done first.
-Score = Callable[[Task, float], tuple[float, ...]]
+#: ``score(worker, task, now) -> key``: the task with the smallest key is done first.
+Score = Callable[[Worker, Task, float], tuple[float, ...]]
 
 
 def pick_by(score: Score) -> Pick:
@@ -37,7 +37,7 @@ def pick_by(score: Score) -> Pick:
                         worker.on_skip(worker, t)
                 queue[:] = [t for t in queue if not t.cancelled and t.expires > now]
             for task in queue:
-                key = score(task, now)
+                key = score(worker, task, now)
                 if best is None or key < best_key:
                     best, best_key, best_queue = task, key, queue
         if best is not None and best_queue is not None:
@@ -68,13 +68,13 @@ def work_policy(policy: WorkPolicy, expected_value: Callable[[Task, float], floa
     if isinstance(policy, Fifo):
         return pick_fifo
     if isinstance(policy, OldestFirst):
-        return pick_by(lambda task, _now: (task.since, task.order))
+        return pick_by(lambda _worker, task, _now: (task.since, task.order))
     if isinstance(policy, Priority):
         kinds = policy.kind_ranks
         channels = policy.channel_ranks
         names = TASK_KINDS
 
-        def rank(task: Task, _now: float) -> tuple[float, ...]:
+        def rank(_worker: Worker, task: Task, _now: float) -> tuple[float, ...]:
             lead = task.lead
             channel = channels.get(lead.channel, 0) if lead is not None else 0
             return (kinds.get(names[task.kind], 0), channel, task.order)
@@ -83,7 +83,7 @@ def work_policy(policy: WorkPolicy, expected_value: Callable[[Task, float], floa
     assert isinstance(policy, ExpectedValue)
     account_value, admin_value = policy.account_value_per_hour, policy.admin_value_per_hour
 
-    def value(task: Task, now: float) -> tuple[float, ...]:
+    def value(_worker: Worker, task: Task, now: float) -> tuple[float, ...]:
         kind = task.kind
         if kind == ACCOUNT:
             per_hour = account_value
@@ -97,9 +97,11 @@ def work_policy(policy: WorkPolicy, expected_value: Callable[[Task, float], floa
 
 
 def pipeline_value(
-    *, t0_hours: float, beta: float, floor: float, account_beta: float | None = None
+    *, t0_hours: float, beta: float, floor: float, account_beta: float | None = None, margin: bool = True
 ) -> Callable[[Task, float], float]:
     """Expected gross profit a pipeline task moves forward: P(win from its step) x deal x margin.
+
+    With ``margin`` False the same in revenue (what a scheme that pays on revenue prices).
 
     A first contact's qualification chance decays with the time the lead has waited
     (:func:`salesboost.rules.speed_to_lead_multiplier`, the rule the simulation applies), an
@@ -111,7 +113,7 @@ def pipeline_value(
         lead = task.lead
         if lead is None:
             return 0.0
-        worth = lead.deal_size * lead.margin
+        worth = lead.deal_size * lead.margin if margin else lead.deal_size
         kind = task.kind
         if kind == FIRST_CONTACT:
             decay = speed_to_lead_multiplier(now - lead.arrived, t0_hours, beta if lead.account is None else own, floor)

@@ -1,0 +1,624 @@
+"""The incentive desk: the scheme's clock, the reps' weekly plans, their discretionary work and the settlements.
+
+Every Monday each rep in post builds its outlook for the rest of the settlement period (revenue
+so far and at its recent pace, the scorecard's and the floors' metrics so far) and asks its
+brain (:func:`salesboost.effort.plan_effort`) how many hours a day of prospecting, account
+development and training the scheme pays for; the same marginal prices drive the rep's choice
+of the next task (:mod:`sim.decisions.effort`). Planned work becomes tasks each morning and
+lapses with the day, so a busy rep does less of it. Prospecting reaches outbound prospects
+(``reps.work``, rows from the seat's own stream), development calls a live account's request
+and cut its dropout like a service touch, and a second call in a month risks a complaint, as
+does an account's request that waited past the SLA. Near a period's end a rep may pull a deal
+forward with a discount or push a contract into the next period
+(:func:`salesboost.effort.timing_move`), and under a timeliness floor make a perfunctory first
+touch that stops the SLA clock. At each period's end the desk settles every seat with
+:func:`salesboost.incentive.payout` and ratchets the quota; repeated floor misses let a rep go.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from salesboost.effort import Outlook, plan_effort, timing_move
+from salesboost.incentive import PeriodKpis, next_quota, payout
+from sim.agents.rep import RepState
+from sim.agents.staffing import MONTH_HOURS, StaffingDesk
+from sim.agents.worker import Worker
+from sim.calendar import HOURS_PER_DAY
+from sim.customers import Account
+from sim.decisions.effort import COMPULSORY, Prices, first_call_deadline, scheme_policy
+from sim.decisions.work import pipeline_value
+from sim.lead import RowSource, SequentialRows
+from sim.outreach_ledger import REP_HOURS, REQUESTS, TOUCHES
+from sim.rep_book import (
+    ACCOUNTS_PLAN,
+    DISCOUNT,
+    FIRST_ATTEMPTS,
+    GAMED,
+    NEW_CUSTOMERS,
+    PLAN_WEEKS,
+    PROSPECTING_PLAN,
+    PULLED,
+    PUSHED,
+    REVENUE,
+    TIMELY,
+    TRAINING_PLAN,
+    WINS,
+    RepBook,
+)
+from sim.rep_book import COMPLAINTS as REP_COMPLAINTS
+from sim.tasks import ACCOUNT, PROSPECTING, TRAINING, Task
+from sim.world import World
+
+#: ``request(account, t)``: a purchase request of ``account`` arrives at ``t``.
+Request = Callable[[Account, float], None]
+#: ``outbound(rep, t)``: a prospect the rep reached by prospecting at ``t`` (the intake's entry point).
+Outbound = Callable[[Worker, float], None]
+WORKDAYS_PER_MONTH = 21.0
+
+
+def _call(then: Callable[[Any], None], arg: Any, _event: object) -> None:
+    then(arg)
+
+
+class Running:
+    """One seat's figures since its settlement period started (or its person was hired)."""
+
+    __slots__ = ("complaints", "days", "first", "new_customers", "revenue", "served", "start", "timely")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.revenue = 0.0
+        self.new_customers = 0
+        self.first = 0
+        self.timely = 0
+        self.complaints = 0
+        self.served: set[str] = set()
+        self.days = 0.0  # days in post
+
+
+class IncentiveDesk:
+    """Plans, prices, settles and keeps the books of every rep seat under the scheme."""
+
+    def __init__(self, world: World, request: Request, outbound: Outbound) -> None:
+        scenario = world.scenario
+        self.world = world
+        self._env = world.env
+        self._request = request
+        self._outbound = outbound
+        self.scheme = scenario.incentive
+        self._reps = scenario.reps
+        self._work = scenario.reps.work
+        self._response = scenario.reps.response
+        horizon = scenario.horizon
+        window = (horizon.warmup_days * HOURS_PER_DAY, horizon.days * HOURS_PER_DAY)
+        self.book = RepBook(scenario.calendar.start(), world.end, [(r.name, r.region) for r in world.reps], window)
+        self.staffing = StaffingDesk(world, self.book, self._reassign)
+        self.quota = [self.scheme.quota_per_month] * len(world.reps)
+        self.pace = [self.scheme.quota_per_month / WORKDAYS_PER_MONTH] * len(world.reps)  # revenue per working day
+        self.load = [0.0] * len(world.reps)  # non-discretionary work hours per working day (EWMA)
+        self._week_work = [0.0] * len(world.reps)
+        self._week_revenue = [0.0] * len(world.reps)
+        self.running = [Running(0.0) for _ in world.reps]
+        self.plans: list[dict[str, float]] = [{} for _ in world.reps]
+        self._marginal: list[dict[str, float]] = [{} for _ in world.reps]
+        self._owed: list[dict[str, float]] = [{} for _ in world.reps]
+        self._called: dict[str, int] = {}  # account -> month index of its last development call
+        self._call_order: list[int] = [0] * len(world.reps)
+        self.lag_days = 12.0  # running mean of lead-to-order days (what reps expect a new deal takes)
+        self._rngs = [world.streams.generator(f"rep.{r.name}.incentive") for r in world.reps]
+        self._rows = [
+            SequentialRows(
+                RowSource(scenario, world.streams, f"lead.outbound.{r.name}", scenario.market.segments["new"].deal_size)
+            )
+            for r in world.reps
+        ]
+        speed = scenario.behaviour.speed_to_lead
+        revenue_value = pipeline_value(
+            t0_hours=speed.t0_hours,
+            beta=speed.beta,
+            floor=speed.floor,
+            account_beta=scenario.accounts.speed_to_lead_beta,
+            margin=False,
+        )
+        deadline = first_call_deadline(world.calendar.add_working_time, scenario.kpi.response_sla_business_hours)
+        pick = scheme_policy(revenue_value, deadline, self._work.late_complaint_prob)
+        self._deadline = deadline
+        for seat, rep in enumerate(world.reps):
+            state = _state(rep)
+            state.slot = seat
+            state.prices = Prices(0.0, 0.0, 0.0, self._work.admin_value_per_hour)
+            rep.pick = partial(_unless_vacant, pick)
+            rep.on_work = partial(self._on_work, rep.on_work)
+            self.staffing.careers[seat].training_score = math.nan
+        self._month_index = 0
+        self._returns_cache: dict[str, float] = self._unit_returns()
+
+    # -- clock ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Schedule month starts, Monday plans and the daily roll call."""
+        for m, (_day, a, _b) in enumerate(self.book.months):
+            if a < self.world.end:
+                self._env.timeout(a - self._env.now).callbacks.append(partial(_call, self._month, m))
+        for seat in range(len(self.world.reps)):
+            self.staffing.assess(seat)
+        start = self.world.scenario.calendar.start()
+        monday = (7 - start.weekday()) % 7
+        for d in range(monday, int(self.world.end // HOURS_PER_DAY), 7):
+            self._env.timeout(d * HOURS_PER_DAY + 1e-6).callbacks.append(partial(_call, self._week, d))
+        for d in range(int(self.world.end // HOURS_PER_DAY)):
+            self._env.timeout(d * HOURS_PER_DAY).callbacks.append(partial(_call, self._roll_call, d))
+
+    def _roll_call(self, day: int) -> None:
+        for seat, rep in enumerate(self.world.reps):
+            state = _state(rep)
+            if state.vacant:
+                state.vacant_days.add(day)
+            else:
+                self.running[seat].days += 1.0
+        self.staffing.in_post_days(self._env.now)
+
+    def _period_of(self, m: int) -> tuple[int, int]:
+        """(first month index, last month index) of the settlement period holding month ``m``."""
+        months = self.scheme.months
+        calendar_month = self.book.months[m][0].month - 1  # 0-11
+        first = m - calendar_month % months
+        return first, first + months - 1
+
+    def _month(self, m: int) -> None:
+        now = self._env.now
+        self._month_index = m
+        if m > 0:
+            for seat, rep in enumerate(self.world.reps):
+                state = _state(rep)
+                tenure = (now - state.hired) / MONTH_HOURS
+                status = "vacant" if state.vacant else ("ramping" if state.ramp < 1.0 else "active")
+                self.book.status(seat, m - 1, status, tenure, self.quota[seat])
+            if self._period_of(m - 1)[1] == m - 1:
+                self._settle_all(m - 1, now)
+        self.staffing.month(m, now)
+        self._plan_all(now)
+
+    def _week(self, day: int) -> None:
+        now = self._env.now
+        for seat in range(len(self.world.reps)):
+            self.pace[seat] = 0.7 * self.pace[seat] + 0.3 * self._week_revenue[seat] / 5.0
+            self.load[seat] = 0.7 * self.load[seat] + 0.3 * self._week_work[seat] / 5.0
+            self._week_revenue[seat] = self._week_work[seat] = 0.0
+        self._plan_all(now)
+        del day
+
+    # -- plans ------------------------------------------------------------------------------------------
+    def _unit_returns(self) -> dict[str, float]:
+        """Expected revenue of an outbound prospect and of an account's request (before timing)."""
+        scenario = self.world.scenario
+        segments = scenario.market.segments
+        factor = sum(p.share * p.price_factor for p in scenario.products.values())
+        keep = math.exp(-scenario.behaviour.loss_hazard_per_day * 8.0)
+        prospect_win = self._work.prospect_qualify_prob * segments["new"].accept_prob * keep
+        request_win = scenario.accounts.qualify_prob * segments["existing"].accept_prob * keep
+        return {
+            "prospect_win": prospect_win,
+            "prospect_revenue": prospect_win * segments["new"].deal_size.expected * factor,
+            "request_win": request_win,
+            "request_revenue": request_win * segments["existing"].deal_size.expected * factor,
+        }
+
+    def _plan_all(self, now: float) -> None:
+        for seat, rep in enumerate(self.world.reps):
+            if not _state(rep).vacant:
+                self._plan(seat, rep, now)
+
+    def _plan(self, seat: int, rep: Worker, now: float) -> None:
+        scheme, work, config = self.scheme, self._work, self._reps.lifecycle
+        m = self.book.month_of(now)
+        first, last = self._period_of(m)
+        months = self.book.months
+        end = months[min(last, len(months) - 1)][2]
+        days_left = max(0.5, (end - now) / HOURS_PER_DAY * 5.0 / 7.0)
+        calendar_left = max(1.0, (end - now) / HOURS_PER_DAY)
+        run = self.running[seat]
+        state = _state(rep)
+        career = self.staffing.careers[seat]
+        period_days = (end - max(months[max(first, 0)][1], 0.0)) / HOURS_PER_DAY
+        share = min(1.0, max(0.05, (run.days + calendar_left) / max(1.0, period_days)))
+        timely_in = max(0.0, 1.0 - self.lag_days / calendar_left)
+        owned = [a for a in state.owned if a.owner is rep]
+        u = self._returns_cache
+        calls = work.development_calls_per_hour
+        alive_guess = 0.7
+        base = sum(1 for a in owned if a.first_order < run.start) or 1
+        served_expected = max(1.0, len(run.served) + len(owned) * 0.1 * days_left / WORKDAYS_PER_MONTH)
+        first_expected = max(1.0, run.first + self.load[seat] * 0.0 + 3.0 * days_left)
+        returns = {
+            "prospecting": {
+                "revenue": work.prospect_leads_per_hour * u["prospect_revenue"] * timely_in,
+                "new_customers": work.prospect_leads_per_hour * u["prospect_win"] * timely_in,
+            },
+            "accounts": {
+                "revenue": calls * work.development_request_prob * alive_guess * u["request_revenue"] * timely_in
+                if owned
+                else 0.0,
+                "repurchase_rate": calls * work.development_request_prob * alive_guess * u["request_win"] / base
+                if owned
+                else 0.0,
+                "complaint_rate": calls
+                * work.repeat_call_complaint_prob
+                * self._repeat_share(seat, owned)
+                / served_expected,
+            },
+            "training": {
+                "training_score": config.exam_sd
+                * config.exam_validity
+                * config.training_effect
+                / config.programme_hours,
+                "data_use": 0.0 if career.data_found else work.data_use_per_hour,
+            },
+        }
+        timeliness = (run.timely + 0.8 * 5) / (run.first + 5)
+        complaints = run.complaints / max(1, len(run.served)) if run.served else 0.0
+        n_first = max(1.0, first_expected)
+        gates = {
+            "timeliness": (timeliness, math.sqrt(timeliness * (1 - timeliness) / n_first) + 0.03),
+            "complaint_rate": (complaints, math.sqrt(max(complaints, 0.002) / served_expected) + 0.003),
+        }
+        metrics = self._metric_outlook(
+            seat, rep, owned=owned, run=run, days_left=days_left, timeliness=timeliness, complaints=complaints
+        )
+        outlook = Outlook(
+            revenue_to_date=run.revenue,
+            revenue_expected=self.pace[seat] * days_left,
+            quota=self.quota[seat] * scheme.months,
+            days_left=days_left,
+            months_to_pay=max(0, last - m),
+            free_hours=max(0.0, self.staffing.day_hours - self.load[seat]),
+            metrics=metrics,
+            gates=gates,
+            employed_share=share,
+            period_days=max(days_left, period_days * 5.0 / 7.0),
+        )
+        plan = plan_effort(scheme, self._response, outlook, returns)
+        prices = plan.prices
+        satisfaction = prices.get("satisfaction", 0.0)
+        state.prices = Prices(
+            revenue=prices["revenue"],
+            timeliness=(prices.get("timeliness", 0.0) + satisfaction * work.satisfaction_timely) / n_first,
+            complaint=(-prices.get("complaint_rate", 0.0) + satisfaction * work.satisfaction_complaint)
+            / served_expected,
+            admin=work.admin_value_per_hour,
+        )
+        self.plans[seat] = plan.hours
+        self._marginal[seat] = plan.marginal
+        state.timing = timing_move(
+            scheme, self._response, run.revenue, self.quota[seat] * scheme.months * share, days_left
+        )
+        book = self.book
+        book.add(seat, now, PLAN_WEEKS)
+        book.add(seat, now, PROSPECTING_PLAN, plan.hours["prospecting"])
+        book.add(seat, now, ACCOUNTS_PLAN, plan.hours["accounts"])
+        book.add(seat, now, TRAINING_PLAN, plan.hours["training"])
+
+    def _repeat_share(self, seat: int, owned: list[Account]) -> float:
+        """Share of this month's development calls that would go to an account already called."""
+        calls = self.plans[seat].get("accounts", 0.0) * self._work.development_calls_per_hour * WORKDAYS_PER_MONTH
+        return max(0.0, 1.0 - len(owned) / calls) if calls > 0 else 0.0
+
+    def _metric_outlook(
+        self,
+        seat: int,
+        rep: Worker,
+        *,
+        owned: list[Account],
+        run: Running,
+        days_left: float,
+        timeliness: float,
+        complaints: float,
+    ) -> dict[str, tuple[float, float]]:
+        """Expected end-of-period values of the scorecard metrics, with a rough sd."""
+        work = self._work
+        elapsed = max(1.0, run.days * 5.0 / 7.0)
+        new = run.new_customers + run.new_customers / elapsed * days_left
+        career = self.staffing.careers[seat]
+        region_quota = (
+            sum(self.quota[_state(p).slot] for p in self.world.reps_by_region[rep.region]) * self.scheme.months
+        )
+        region_pace = sum(
+            self.running[_state(p).slot].revenue + self.pace[_state(p).slot] * days_left
+            for p in self.world.reps_by_region[rep.region]
+        )
+        return {
+            "new_customers": (new, math.sqrt(new + 1.0)),
+            "repurchase_rate": (self._repurchase(owned, run.start), 0.05),
+            "high_value_share": (_share(owned, lambda a: a.tier == "high_value"), 0.03),
+            "satisfaction": (_satisfaction(work, timeliness, complaints), 0.2),
+            "training_score": (career.training_score, self._reps.lifecycle.exam_sd / 2.0),
+            "data_use": (1.0 if career.data_found else 0.0, 0.3),
+            "team_attainment": (region_pace / region_quota if region_quota > 0 else 0.0, 0.15),
+        }
+
+    @staticmethod
+    def _repurchase(owned: list[Account], since: float) -> float:
+        base = [a for a in owned if a.first_order < since]
+        return sum(1 for a in base if a.last_order >= since) / len(base) if base else 0.0
+
+    # -- the day's discretionary work -------------------------------------------------------------------
+    def day(self, rep: Worker, day: int, now: float, expires: float) -> tuple[list[Task], bool]:
+        """Tasks a rep plans for the day under the scheme; True when the rep does nothing else (classroom)."""
+        tasks, exclusive = self.staffing.day_tasks(rep, day, now, expires)
+        if exclusive:
+            return tasks, True
+        seat = _state(rep).slot
+        chunk = self._work.chunk_hours
+        owed = self._owed[seat]
+        marginal = self._marginal[seat]
+        for kind, hours in self.plans[seat].items():
+            owed[kind] = owed.get(kind, 0.0) + hours
+            while owed[kind] >= chunk:
+                owed[kind] -= chunk
+                task = self.world.task(_KIND[kind], chunk, None, self._done(kind, rep), now)
+                task.expires = expires
+                task.worth = max(marginal.get(kind, 0.0), 1e-9)
+                tasks.append(task)
+        return tasks, False
+
+    def _done(self, kind: str, rep: Worker) -> Callable[[Task, float], None] | None:
+        if kind == "prospecting":
+            return partial(self._prospected, rep)
+        if kind == "accounts":
+            return partial(self._developed, rep)
+        return None
+
+    def _prospected(self, rep: Worker, task: Task, now: float) -> None:
+        seat = _state(rep).slot
+        n = int(self._rngs[seat].poisson(self._work.prospect_leads_per_hour * task.hours))
+        for _ in range(n):
+            self._outbound(rep, now)
+
+    def next_outbound_row(self, rep: Worker) -> tuple[float, ...]:
+        """The next outbound prospect's draws from the seat's own stream."""
+        return self._rows[_state(rep).slot].next()
+
+    def _developed(self, rep: Worker, task: Task, now: float) -> None:
+        state = _state(rep)
+        seat = state.slot
+        owned = [a for a in state.owned if a.owner is rep]
+        if not owned:
+            return
+        i = self._call_order[seat] % len(owned)
+        self._call_order[seat] = i + 1
+        account = owned[i]
+        m = self.book.month_of(now)
+        repeat = self._called.get(account.id) == m
+        self._called[account.id] = m
+        u = self._rngs[seat].random(2).tolist()
+        ledger = self.world.ledger
+        ledger.outreach(now, account.tier, "development", TOUCHES, account=account.id)
+        ledger.outreach(now, account.tier, "development", REP_HOURS, task.hours)
+        self.running[seat].served.add(account.id)
+        self.book.served(seat, now, account.id)
+        effects = self.world.scenario.outreach.effects
+        account.served_until = max(account.served_until, now + effects.service_days * HOURS_PER_DAY)
+        if repeat and u[0] < self._work.repeat_call_complaint_prob:
+            self._complaint(seat, now)
+        if account.alive and u[1] < self._work.development_request_prob:
+            ledger.outreach(now, account.tier, "development", REQUESTS)
+            self._request(account, now)
+
+    def _complaint(self, seat: int, now: float) -> None:
+        """A complaint about the rep in ``seat`` (the scheme's floor metric, kept apart from outreach's)."""
+        self.running[seat].complaints += 1
+        self.book.add(seat, now, REP_COMPLAINTS)
+
+    def _on_work(
+        self, record: Callable[[Worker, Task, float, float], None], rep: Worker, task: Task, start: float, hours: float
+    ) -> None:
+        record(rep, task, start, hours)
+        seat = _state(rep).slot
+        if task.kind == TRAINING:
+            self.staffing.trained(rep, hours, start)
+        if not 0.0 < task.worth < COMPULSORY:  # what the rep must do anyway (the rest is its plan)
+            self._week_work[seat] += hours
+
+    # -- what the pipeline tells the desk ---------------------------------------------------------------
+    def first_attempt(self, lead: Any, rep: Worker, timely: bool, now: float) -> None:
+        """A first call attempt (or a perfunctory touch) to ``lead`` by ``rep``."""
+        seat = _state(rep).slot
+        run = self.running[seat]
+        run.first += 1
+        run.timely += timely
+        self.book.add(seat, now, FIRST_ATTEMPTS)
+        if timely:
+            self.book.add(seat, now, TIMELY)
+        if lead.gamed:
+            self.book.add(seat, now, GAMED)
+        account = lead.account
+        if account is not None:
+            run.served.add(account.id)
+            self.book.served(seat, now, account.id)
+            if not timely and self._rngs[seat].random() < self._work.late_complaint_prob:
+                self._complaint(seat, now)
+
+    def games(self, rep: Worker) -> bool:
+        """Whether ``rep`` makes a perfunctory first touch of its next lead (timeliness gated and at risk)."""
+        if "timeliness" not in self.scheme.floors:
+            return False
+        state = _state(rep)
+        if state.prices.timeliness <= 0:
+            return False
+        return bool(self._rngs[state.slot].random() < self._response.gaming_share)
+
+    def ordered(self, lead: Any, new_account: bool, now: float) -> None:
+        """An order of ``lead`` was booked: credit its rep."""
+        rep = lead.rep
+        if rep is None or not isinstance(rep.state, RepState):
+            return
+        seat = rep.state.slot
+        run = self.running[seat]
+        run.revenue += lead.deal_size
+        self._week_revenue[seat] += lead.deal_size
+        self.book.add(seat, now, REVENUE, lead.deal_size)
+        self.book.add(seat, now, WINS)
+        if new_account:
+            run.new_customers += 1
+            self.book.add(seat, now, NEW_CUSTOMERS)
+        self.lag_days = 0.98 * self.lag_days + 0.02 * (now - lead.arrived) / HOURS_PER_DAY
+
+    def pull(self, lead: Any, now: float) -> bool:
+        """Whether the rep pulls this quoted deal forward with a discount (the customer decides at once)."""
+        rep = lead.rep
+        state = _state(rep)
+        if state.timing != "pull" or self._rngs[state.slot].random() >= self._response.pull_prob:
+            return False
+        discount = self._response.pull_discount * lead.deal_size
+        lead.deal_size -= discount
+        lead.pulled = True
+        self.book.add(state.slot, now, PULLED)
+        self.book.add(state.slot, now, DISCOUNT, discount)
+        return True
+
+    def push(self, lead: Any, now: float) -> float:
+        """When the contract of an accepted deal starts: now, or the next period's first instant if pushed."""
+        rep = lead.rep
+        state = _state(rep)
+        if state.timing != "push" or self._rngs[state.slot].random() >= self._response.push_prob:
+            return now
+        m = self.book.month_of(now)
+        _first, last = self._period_of(m)
+        if last + 1 >= len(self.book.months):
+            return now
+        self.book.add(state.slot, now, PUSHED)
+        return self.book.months[last + 1][1]
+
+    # -- settlements ------------------------------------------------------------------------------------
+    def _settle_all(self, m: int, now: float) -> None:
+        for seat, rep in enumerate(self.world.reps):
+            self._settle(seat, rep, m, now, left=False)
+
+    def _settle(self, seat: int, rep: Worker, m: int, now: float, *, left: bool) -> None:
+        scheme = self.scheme
+        run = self.running[seat]
+        first, _last = self._period_of(m)
+        months = self.book.months
+        period_days = (months[m][2] - months[max(first, 0)][1]) / HOURS_PER_DAY
+        share = min(1.0, run.days / period_days) if period_days > 0 else 0.0
+        self.running[seat] = Running(now)
+        if share <= 0:
+            return
+        state = _state(rep)
+        career = self.staffing.careers[seat]
+        owned = [a for a in state.owned if a.owner is rep]
+        timeliness = run.timely / run.first if run.first else math.nan
+        complaints = run.complaints / len(run.served) if run.served else math.nan
+        metrics = {
+            "new_customers": float(run.new_customers),
+            "repurchase_rate": self._repurchase(owned, run.start),
+            "high_value_share": _share(owned, lambda a: a.tier == "high_value"),
+            "satisfaction": _satisfaction(
+                self._work, 1.0 if math.isnan(timeliness) else timeliness, 0.0 if math.isnan(complaints) else complaints
+            ),
+            "training_score": career.training_score,
+            "data_use": 1.0 if career.data_found else 0.0,
+            "team_attainment": self._team_attainment(rep),
+        }
+        if "collaboration" in scheme.scorecard:  # not simulated: everybody scores the target
+            metrics["collaboration"] = scheme.scorecard["collaboration"].target
+        quota = self.quota[seat] * scheme.months
+        kpis = PeriodKpis(
+            revenue=run.revenue,
+            quota=quota,
+            employed_share=share,
+            metrics=metrics,
+            gates={"timeliness": timeliness, "complaint_rate": complaints},
+            left=left,
+        )
+        pay = payout(scheme, kpis)
+        self.book.settle(
+            seat,
+            self.book.month_of(now - 1e-6),
+            {
+                "period_revenue": run.revenue,
+                "period_quota": quota * share,
+                "attainment": pay.attainment,
+                "payout": pay.total,
+                "floor_cut": pay.floor_cut,
+                "months": float(scheme.months),
+                "in_post": 0.0 if left else 1.0,
+            },
+        )
+        career.last_attainment = pay.attainment
+        career.last_cut = pay.floor_cut > 0
+        career.data_found = False
+        if not left:
+            self.quota[seat] = next_quota(scheme, quota, run.revenue / share) / scheme.months
+            career.floor_misses = career.floor_misses + 1 if pay.floors_missed else 0
+            if scheme.floor_exit_after and career.floor_misses >= scheme.floor_exit_after:
+                self.staffing.leave(seat, now, "floor")
+
+    def _team_attainment(self, rep: Worker) -> float:
+        peers = self.world.reps_by_region[rep.region]
+        quota = sum(self.quota[_state(p).slot] * self.scheme.months for p in peers)
+        revenue = sum(self.running[_state(p).slot].revenue for p in peers)
+        return revenue / quota if quota > 0 else math.nan
+
+    # -- leavers ----------------------------------------------------------------------------------------
+    def _reassign(self, rep: Worker, now: float) -> None:
+        """A rep leaves: settle what it earned, hand its accounts and open deals to its region's peers."""
+        seat = _state(rep).slot
+        self._settle(seat, rep, self.book.month_of(now), now, left=True)
+        peers = self.active_peers(rep)
+        state = _state(rep)
+        for i, account in enumerate(state.owned):
+            if account.owner is rep and peers:
+                peer = peers[i % len(peers)]
+                account.owner = peer
+                _state(peer).owned.append(account)
+                _state(peer).accounts += 1
+        for j, task in enumerate(rep.own):
+            if task.lead is not None and not task.cancelled and peers:
+                peer = peers[j % len(peers)]
+                task.lead.rep = peer
+                peer.submit(task)
+        rep.own.clear()
+        self._owed[seat] = {}
+        self.plans[seat] = {}
+
+    def active_peers(self, rep: Worker) -> list[Worker]:
+        """Reps in post in ``rep``'s region other than ``rep`` (or anywhere, if none)."""
+        peers = [p for p in self.world.reps_by_region[rep.region] if p is not rep and not _state(p).vacant]
+        return peers or [p for p in self.world.reps if p is not rep and not _state(p).vacant]
+
+    def stand_in(self, rep: Worker) -> Worker:
+        """Who does the work of a deal whose rep has left: the least loaded peer."""
+        peers = self.active_peers(rep)
+        return min(peers, key=lambda p: (len(p.own), p.index)) if peers else rep
+
+
+_KIND = {"prospecting": PROSPECTING, "accounts": ACCOUNT, "training": TRAINING}
+
+
+def _unless_vacant(pick: Callable[[Worker, float], Task | None], worker: Worker, now: float) -> Task | None:
+    """An empty seat takes no work."""
+    if _state(worker).vacant:
+        return None
+    return pick(worker, now)
+
+
+def _share(accounts: list[Account], test: Callable[[Account], bool]) -> float:
+    return sum(1 for a in accounts if test(a)) / len(accounts) if accounts else 0.0
+
+
+def _satisfaction(work: Any, timeliness: float, complaint_rate: float) -> float:
+    """Customer satisfaction (1-5): base + timely x timeliness - complaint x complaint rate (a placeholder mapping)."""
+    score = (
+        work.satisfaction_base + work.satisfaction_timely * timeliness - work.satisfaction_complaint * complaint_rate
+    )
+    return min(5.0, max(1.0, score))
+
+
+def _state(worker: Worker) -> RepState:
+    state = worker.state
+    assert isinstance(state, RepState)
+    return state
