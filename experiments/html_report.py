@@ -705,6 +705,7 @@ _PLOT_ORDER = (
     "Other plots",
     "Monthly series",
     "Customer tiers",
+    "Incentive schemes",
 )
 
 
@@ -733,6 +734,15 @@ def _plot_caption(name: str) -> tuple[str, str]:
         )
     if stem.startswith("tier_shares"):
         return _PLOT_ORDER[9], "Accounts per tier at each monthly snapshot, mean over replications, per variant"
+    if stem.startswith("attainment"):
+        return _PLOT_ORDER[10], (
+            "Attainment (revenue / prorated quota) of every settled rep-period in post, per scheme: share at or"
+            " above quota in the legend"
+        )
+    if stem.startswith("effort_by_kind"):
+        return _PLOT_ORDER[10], "Reps' busy hours by kind of work per month, summed over reps, mean over replications"
+    if stem.startswith("kpi_profile"):
+        return _PLOT_ORDER[10], "Each scheme's KPI profile: mean change against the baseline scheme, percent"
     if stem.startswith("monthly"):
         return _PLOT_ORDER[8], (
             "Orders, revenue, first contacts within the SLA and rep utilisation per month: mean over replications"

@@ -150,7 +150,99 @@ def _write_panel(plan: Plan, outcome: SweepOutcome, plotted: list[str], output_d
         written["plots/monthly.png"] = plot
     if any(v.scenario.outreach.strategy != "off" for v in plan.variants):
         written.update(_write_tiers(plan, frames, output_dir, plotted))
+    if any(v.scenario.incentive.active for v in plan.variants):
+        written.update(_write_incentives(plan, outcome, frames, output_dir, plotted))
     return written
+
+
+#: KPIs of the incentive study's profile plot (change against the baseline scheme).
+PROFILE_METRICS = (
+    "revenue",
+    "net_profit",
+    "new_customers",
+    "repurchase_rate",
+    "followup_timeliness",
+    "rep_complaint_rate",
+    "payout_cost",
+    "quota_attainment_share",
+    "rep_attrition",
+)
+
+
+def _write_incentives(
+    plan: Plan,
+    outcome: SweepOutcome,
+    frames: dict[str, dict[str, pd.DataFrame]],
+    output_dir: Path,
+    plotted: list[str],
+) -> dict[str, Path]:
+    """A study of incentive schemes: attainment, payouts and effort by kind per scheme, and their plots."""
+    from analysis.incentives import (  # noqa: PLC0415
+        attainment_distribution,
+        effort_by_kind,
+        payout_summary,
+        plot_attainment_distribution,
+        plot_effort_by_kind,
+        plot_kpi_profile,
+    )
+
+    def stacked(table: str, names: list[str]) -> pd.DataFrame:
+        parts = [f for n, f in frames[table].items() if n in names and not f.empty]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    schemes = [v.name for v in plan.variants if v.scenario.incentive.active]
+    scenario = plan.variants[0].scenario
+    start = scenario.calendar.start()
+    window = (
+        (start + dt.timedelta(days=scenario.horizon.warmup_days)).isoformat(),
+        (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
+    )
+    reps, workers = stacked("reps", schemes), stacked("workers", schemes)
+    written: dict[str, Path] = {}
+    if reps.empty:
+        return written
+    tables = (
+        ("attainment_by_variant.csv", attainment_distribution(reps, window)),
+        ("payouts_by_variant.csv", payout_summary(reps, window)),
+        ("effort_by_kind.csv", effort_by_kind(workers)),
+    )
+    for name, frame in tables:
+        if not frame.empty:
+            written[name] = _atomic_write(output_dir / name, _text_writer(frame.to_csv(index=False)))
+    shown = [v for v in plotted if v in schemes]
+    written["plots/attainment.png"] = plot_attainment_distribution(
+        reps[reps["variant"].isin(shown)], output_dir / "plots" / "attainment.png"
+    )
+    written["plots/effort_by_kind.png"] = plot_effort_by_kind(
+        workers[workers["variant"].isin(shown)], output_dir / "plots" / "effort_by_kind.png"
+    )
+    baseline = plan.variants[0].name
+    means = {
+        v.name: {
+            m: _mean([r.metrics.get(m, math.nan) for r in outcome.runs[v.name].ordered()]) for m in PROFILE_METRICS
+        }
+        for v in plan.variants
+        if outcome.runs[v.name].results
+    }
+    if baseline in means:
+        base = means[baseline]
+        profile = pd.DataFrame(
+            {
+                v: {m: (x[m] - base[m]) / abs(base[m]) if base[m] else math.nan for m in PROFILE_METRICS}
+                for v, x in means.items()
+                if v != baseline and v in shown
+            }
+        ).T
+        if not profile.empty:
+            written["plots/kpi_profile.png"] = plot_kpi_profile(
+                profile, output_dir / "plots" / "kpi_profile.png", baseline=baseline
+            )
+    return written
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 def _write_tiers(

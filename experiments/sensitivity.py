@@ -64,12 +64,17 @@ def get_path(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 def idle(key: str, variant: Variant) -> bool:
-    """Whether ``key`` cannot move ``variant``: an outreach setting of a variant that does no outreach.
+    """Whether ``key`` cannot move ``variant``: outreach settings without outreach, rep settings without a scheme.
 
     Without listed parameters the sensitivity moves every range except those idle for both the
-    variant and the baseline, so a study without outreach does not spend runs on its ranges.
+    variant and the baseline, so a study without outreach or incentives does not spend runs on
+    their ranges.
     """
-    return key.startswith("outreach.") and variant.scenario.outreach.strategy == "off"
+    if key.startswith("outreach."):
+        return variant.scenario.outreach.strategy == "off"
+    if key.startswith(("reps.", "incentive.")):
+        return not variant.scenario.incentive.active
+    return False
 
 
 def probes(

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from salesboost.incentive import COUNT_METRICS, FLOOR_SIDES, IncentiveConfig, PeriodKpis, payout
+from salesboost.incentive import COUNT_METRICS, FLOOR_SIDES, IncentiveConfig, Payout, PeriodKpis, payout
 from salesboost.reps import ResponseConfig
 
 #: Kinds of discretionary work a rep plans hours of.
@@ -83,21 +83,21 @@ def revenue_price(scheme: IncentiveConfig, config: ResponseConfig, outlook: Outl
     period = outlook.period_days if outlook.period_days > 0 else outlook.days_left
     left = math.sqrt(min(1.0, outlook.days_left / period)) if period > 0 else 1.0
     sd = max(config.revenue_cv * max(expected, quota * 0.25) * left, 1e-9)
-    price = scheme.commission_rate
     p_hit = 0.0
+    against_quota = 0.0  # the pay that depends on the quota (a commission does not)
     if quota > 0:
         z = (expected - quota) / sd
         p_hit = _NORMAL.cdf(z)
-        price += scheme.accelerator_rate * p_hit
-        price += scheme.quota_bonus * share * _NORMAL.pdf(z) / sd
+        against_quota += scheme.accelerator_rate * p_hit
+        against_quota += scheme.quota_bonus * share * _NORMAL.pdf(z) / sd
         item = scheme.scorecard.get("revenue_attainment")
         if item is not None:
             below_cap = _NORMAL.cdf((scheme.score_cap * quota - expected) / sd)
-            price += scheme.target_pay * share * item.weight / 100.0 / quota * below_cap
+            against_quota += scheme.target_pay * share * item.weight / 100.0 / quota * below_cap
         # revenue above quota raises the next quota by ratchet_up per unit, which costs about as
-        # much pay next period as it earns now: a foresighted rep nets it out above quota
-        price *= 1.0 - config.ratchet_foresight * scheme.ratchet_up * p_hit
-    return price, p_hit
+        # much quota-based pay next period as it earns now: a foresighted rep nets it out above quota
+        against_quota *= 1.0 - config.ratchet_foresight * scheme.ratchet_up * p_hit
+    return scheme.commission_rate + against_quota, p_hit
 
 
 def metric_prices(scheme: IncentiveConfig, outlook: Outlook) -> dict[str, float]:
@@ -117,7 +117,16 @@ def metric_prices(scheme: IncentiveConfig, outlook: Outlook) -> dict[str, float]
 
 
 def expected_pay(scheme: IncentiveConfig, outlook: Outlook) -> float:
-    """The period's pay at the expected end-of-period figures (floors passed)."""
+    """The period's pay at the expected end-of-period figures (floors passed, cap applied)."""
+    return _expected(scheme, outlook).total
+
+
+def expected_gross(scheme: IncentiveConfig, outlook: Outlook) -> float:
+    """The period's pay at the expected figures before the cap and the floors."""
+    return _expected(scheme, outlook).gross
+
+
+def _expected(scheme: IncentiveConfig, outlook: Outlook) -> Payout:
     metrics = {name: mean for name, (mean, _sd) in outlook.metrics.items()}
     kpis = PeriodKpis(
         revenue=outlook.revenue_to_date + outlook.revenue_expected,
@@ -125,7 +134,7 @@ def expected_pay(scheme: IncentiveConfig, outlook: Outlook) -> float:
         employed_share=outlook.employed_share,
         metrics=metrics,
     )
-    return payout(scheme, kpis).total
+    return payout(scheme, kpis)
 
 
 def gate_prices(scheme: IncentiveConfig, outlook: Outlook, pay: float) -> dict[str, float]:
@@ -162,10 +171,12 @@ def plan_effort(
     prices = {"revenue": rev_price, **metric_prices(scheme, outlook)}
     prices.update(gate_prices(scheme, outlook, expected_pay(scheme, outlook)))
     cap = scheme.cap
-    if cap is not None and cap > 0:
-        pay = expected_pay(scheme, outlook)
-        sd = max(rev_price * config.revenue_cv * (outlook.revenue_to_date + outlook.revenue_expected), 1e-9)
-        uncapped = _NORMAL.cdf((cap * outlook.employed_share - pay) / sd)
+    if cap is not None:
+        gross = expected_gross(scheme, outlook)
+        period = outlook.period_days if outlook.period_days > 0 else outlook.days_left
+        left = math.sqrt(min(1.0, outlook.days_left / period)) if period > 0 else 1.0
+        sd = max(rev_price * config.revenue_cv * (outlook.revenue_to_date + outlook.revenue_expected) * left, 1e-9)
+        uncapped = _NORMAL.cdf((cap * outlook.employed_share - gross) / sd)
         prices = {name: p * uncapped if name in ("revenue", *scheme.scorecard) else p for name, p in prices.items()}
     prices = {name: p * weight for name, p in prices.items()}
     marginal = {

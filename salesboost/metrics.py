@@ -70,6 +70,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("quota_attainment_share", "share of settled rep-periods ending in the window that reached quota", +1),
     MetricSpec("quota_attainment_median", "median attainment (revenue / prorated quota) of those rep-periods", +1),
     MetricSpec("floor_cut_share", "share of those rep-periods whose pay a missed floor cut", -1),
+    MetricSpec(
+        "team_target_share", "share of region-periods whose team reached 90% of its quota (managers' criterion)", +1
+    ),
     MetricSpec("rep_complaint_rate", "complaints about reps per account a rep served in a month (the floor: 1%)", -1),
     MetricSpec("rep_attrition", "reps who left in the window / rep-years in post (annual rate)", -1),
     MetricSpec("voluntary_attrition", "reps who quit in the window / rep-years in post (without the floors' exits)", 0),

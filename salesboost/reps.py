@@ -21,7 +21,7 @@ class LifecycleConfig:
     """Ramp, training and exams, attrition, vacancies and the talent pool (domain.md section 3)."""
 
     enabled: bool = True
-    ramp_months: float = 6.0  # R: months to full productivity, m(t) = min(1, (t / R)^shape)
+    ramp_months: float = 6.0  # R: months to full productivity, m(t) = max(start, min(1, (t / R)^shape))
     ramp_shape: float = 1.0  # kappa
     ramp_start: float = 0.15  # productivity of a new hire on day one (m cannot start at 0: nobody works)
     attrition_per_year: float = 0.27  # base annual exit rate of a rep at quota, past short tenure

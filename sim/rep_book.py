@@ -32,6 +32,7 @@ INCENTIVE_METRICS: tuple[str, ...] = (
     "quota_attainment_share",
     "quota_attainment_median",
     "floor_cut_share",
+    "team_target_share",
     "rep_complaint_rate",
     "rep_attrition",
     "voluntary_attrition",
@@ -44,6 +45,8 @@ INCENTIVE_METRICS: tuple[str, ...] = (
     "pushed_deals",
     "timing_discount_cost",
 )
+#: The plan's criterion for managers: team target attainment of at least 90%.
+TEAM_TARGET = 0.9
 _ZERO_WITHOUT_SCHEME = frozenset(("payout_cost", "pulled_deals", "pushed_deals", "timing_discount_cost"))
 
 
@@ -225,6 +228,13 @@ class RepBook:
                 left += sums[LEFT]
                 voluntary += sums[QUITS]
         cut = [v for v in settled if v["floor_cut"] > 0]
+        teams: dict[tuple[int, str], list[float]] = {}
+        for (m, seat), v in self._settled.items():
+            if self.t0 < self.months[m][2] <= self.t1 + 24.0 * 31 and v["in_post"]:
+                sums = teams.setdefault((m, self.seats[seat][1]), [0.0, 0.0])
+                sums[0] += v["period_revenue"]
+                sums[1] += v["period_quota"]
+        team_hits = [r / q >= TEAM_TARGET for r, q in teams.values() if q > 0]
         complaints = served = 0.0
         for m in range(len(self.months)):
             w = self._in_window(m)
@@ -238,6 +248,7 @@ class RepBook:
             "quota_attainment_share": _ratio(sum(1 for a in attain if a >= 1.0), len(attain)),
             "quota_attainment_median": attain[len(attain) // 2] if attain else math.nan,
             "floor_cut_share": _ratio(len(cut), len(settled)),
+            "team_target_share": _ratio(sum(team_hits), len(team_hits)),
             "rep_complaint_rate": _ratio(complaints, served),
             "rep_attrition": _ratio(left, in_post_months / 12.0),
             "voluntary_attrition": _ratio(voluntary, in_post_months / 12.0),
