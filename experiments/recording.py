@@ -66,6 +66,12 @@ SHORT_NAMES: dict[str, str] = {
     "escalation_rate": "escalation",
     "quote_rework_rate": "rework",
     "open_deals_mean": "open_deals",
+    "rep_complaint_rate": "rep_complaints",
+    "quota_attainment_share": "at_quota",
+    "effort_share_prospecting": "effort_prospecting",
+    "effort_share_accounts": "effort_accounts",
+    "effort_share_followup": "effort_followup",
+    "effort_share_training": "effort_training",
 }
 #: The experiment tag MLflow's UI reads a shared runs-table view from, and this project's key.
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from salesboost.effort import Outlook, plan_effort, timing_move
-from salesboost.incentive import PeriodKpis, next_quota, payout
+from sim.agents.payroll import Payroll, Running, repurchase, satisfaction, share_of
 from sim.agents.rep import RepState
 from sim.agents.staffing import MONTH_HOURS, StaffingDesk
 from sim.agents.worker import Worker
@@ -64,22 +64,6 @@ def _call(then: Callable[[Any], None], arg: Any, _event: object) -> None:
     then(arg)
 
 
-class Running:
-    """One seat's figures since its settlement period started (or its person was hired)."""
-
-    __slots__ = ("complaints", "days", "first", "new_customers", "revenue", "served", "start", "timely")
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.revenue = 0.0
-        self.new_customers = 0
-        self.first = 0
-        self.timely = 0
-        self.complaints = 0
-        self.served: set[str] = set()
-        self.days = 0.0  # days in post
-
-
 class IncentiveDesk:
     """Plans, prices, settles and keeps the books of every rep seat under the scheme."""
 
@@ -97,12 +81,13 @@ class IncentiveDesk:
         window = (horizon.warmup_days * HOURS_PER_DAY, horizon.days * HOURS_PER_DAY)
         self.book = RepBook(scenario.calendar.start(), world.end, [(r.name, r.region) for r in world.reps], window)
         self.staffing = StaffingDesk(world, self.book, self._reassign)
-        self.quota = [self.scheme.quota_per_month] * len(world.reps)
+        self.payroll = Payroll(world, self.book, self.staffing)
+        self.quota = self.payroll.quota
+        self.running = self.payroll.running
         self.pace = [self.scheme.quota_per_month / WORKDAYS_PER_MONTH] * len(world.reps)  # revenue per working day
         self.load = [0.0] * len(world.reps)  # non-discretionary work hours per working day (EWMA)
         self._week_work = [0.0] * len(world.reps)
         self._week_revenue = [0.0] * len(world.reps)
-        self.running = [Running(0.0) for _ in world.reps]
         self.plans: list[dict[str, float]] = [{} for _ in world.reps]
         self._marginal: list[dict[str, float]] = [{} for _ in world.reps]
         self._owed: list[dict[str, float]] = [{} for _ in world.reps]
@@ -161,13 +146,6 @@ class IncentiveDesk:
                 self.running[seat].days += 1.0
         self.staffing.in_post_days(self._env.now)
 
-    def _period_of(self, m: int) -> tuple[int, int]:
-        """(first month index, last month index) of the settlement period holding month ``m``."""
-        months = self.scheme.months
-        calendar_month = self.book.months[m][0].month - 1  # 0-11
-        first = m - calendar_month % months
-        return first, first + months - 1
-
     def _month(self, m: int) -> None:
         now = self._env.now
         self._month_index = m
@@ -177,8 +155,8 @@ class IncentiveDesk:
                 tenure = (now - state.hired) / MONTH_HOURS
                 status = "vacant" if state.vacant else ("ramping" if state.ramp < 1.0 else "active")
                 self.book.status(seat, m - 1, status, tenure, self.quota[seat])
-            if self._period_of(m - 1)[1] == m - 1:
-                self._settle_all(m - 1, now)
+            if self.payroll.period_of(m - 1)[1] == m - 1:
+                self.payroll.settle_all(m - 1, now)
         self.staffing.month(m, now)
         self._plan_all(now)
 
@@ -215,7 +193,7 @@ class IncentiveDesk:
     def _plan(self, seat: int, rep: Worker, now: float) -> None:
         scheme, work, config = self.scheme, self._work, self._reps.lifecycle
         m = self.book.month_of(now)
-        first, last = self._period_of(m)
+        first, last = self.payroll.period_of(m)
         months = self.book.months
         end = months[min(last, len(months) - 1)][2]
         days_left = max(0.5, (end - now) / HOURS_PER_DAY * 5.0 / 7.0)
@@ -331,18 +309,13 @@ class IncentiveDesk:
         )
         return {
             "new_customers": (new, math.sqrt(new + 1.0)),
-            "repurchase_rate": (self._repurchase(owned, run.start), 0.05),
-            "high_value_share": (_share(owned, lambda a: a.tier == "high_value"), 0.03),
-            "satisfaction": (_satisfaction(work, timeliness, complaints), 0.2),
+            "repurchase_rate": (repurchase(owned, run.start), 0.05),
+            "high_value_share": (share_of(owned, lambda a: a.tier == "high_value"), 0.03),
+            "satisfaction": (satisfaction(work, timeliness, complaints), 0.2),
             "training_score": (career.training_score, self._reps.lifecycle.exam_sd / 2.0),
             "data_use": (1.0 if career.data_found else 0.0, 0.3),
             "team_attainment": (region_pace / region_quota if region_quota > 0 else 0.0, 0.15),
         }
-
-    @staticmethod
-    def _repurchase(owned: list[Account], since: float) -> float:
-        base = [a for a in owned if a.first_order < since]
-        return sum(1 for a in base if a.last_order >= since) / len(base) if base else 0.0
 
     # -- the day's discretionary work -------------------------------------------------------------------
     def day(self, rep: Worker, day: int, now: float, expires: float) -> tuple[list[Task], bool]:
@@ -486,88 +459,17 @@ class IncentiveDesk:
         if state.timing != "push" or self._rngs[state.slot].random() >= self._response.push_prob:
             return now
         m = self.book.month_of(now)
-        _first, last = self._period_of(m)
+        _first, last = self.payroll.period_of(m)
         if last + 1 >= len(self.book.months):
             return now
         self.book.add(state.slot, now, PUSHED)
         return self.book.months[last + 1][1]
 
-    # -- settlements ------------------------------------------------------------------------------------
-    def _settle_all(self, m: int, now: float) -> None:
-        for seat, rep in enumerate(self.world.reps):
-            self._settle(seat, rep, m, now, left=False)
-
-    def _settle(self, seat: int, rep: Worker, m: int, now: float, *, left: bool) -> None:
-        scheme = self.scheme
-        run = self.running[seat]
-        first, _last = self._period_of(m)
-        months = self.book.months
-        period_days = (months[m][2] - months[max(first, 0)][1]) / HOURS_PER_DAY
-        share = min(1.0, run.days / period_days) if period_days > 0 else 0.0
-        self.running[seat] = Running(now)
-        if share <= 0:
-            return
-        state = _state(rep)
-        career = self.staffing.careers[seat]
-        owned = [a for a in state.owned if a.owner is rep]
-        timeliness = run.timely / run.first if run.first else math.nan
-        complaints = run.complaints / len(run.served) if run.served else math.nan
-        metrics = {
-            "new_customers": float(run.new_customers),
-            "repurchase_rate": self._repurchase(owned, run.start),
-            "high_value_share": _share(owned, lambda a: a.tier == "high_value"),
-            "satisfaction": _satisfaction(
-                self._work, 1.0 if math.isnan(timeliness) else timeliness, 0.0 if math.isnan(complaints) else complaints
-            ),
-            "training_score": career.training_score,
-            "data_use": 1.0 if career.data_found else 0.0,
-            "team_attainment": self._team_attainment(rep),
-        }
-        if "collaboration" in scheme.scorecard:  # not simulated: everybody scores the target
-            metrics["collaboration"] = scheme.scorecard["collaboration"].target
-        quota = self.quota[seat] * scheme.months
-        kpis = PeriodKpis(
-            revenue=run.revenue,
-            quota=quota,
-            employed_share=share,
-            metrics=metrics,
-            gates={"timeliness": timeliness, "complaint_rate": complaints},
-            left=left,
-        )
-        pay = payout(scheme, kpis)
-        self.book.settle(
-            seat,
-            self.book.month_of(now - 1e-6),
-            {
-                "period_revenue": run.revenue,
-                "period_quota": quota * share,
-                "attainment": pay.attainment,
-                "payout": pay.total,
-                "floor_cut": pay.floor_cut,
-                "months": float(scheme.months),
-                "in_post": 0.0 if left else 1.0,
-            },
-        )
-        career.last_attainment = pay.attainment
-        career.last_cut = pay.floor_cut > 0
-        career.data_found = False
-        if not left:
-            self.quota[seat] = next_quota(scheme, quota, run.revenue / share) / scheme.months
-            career.floor_misses = career.floor_misses + 1 if pay.floors_missed else 0
-            if scheme.floor_exit_after and career.floor_misses >= scheme.floor_exit_after:
-                self.staffing.leave(seat, now, "floor")
-
-    def _team_attainment(self, rep: Worker) -> float:
-        peers = self.world.reps_by_region[rep.region]
-        quota = sum(self.quota[_state(p).slot] * self.scheme.months for p in peers)
-        revenue = sum(self.running[_state(p).slot].revenue for p in peers)
-        return revenue / quota if quota > 0 else math.nan
-
     # -- leavers ----------------------------------------------------------------------------------------
     def _reassign(self, rep: Worker, now: float) -> None:
         """A rep leaves: settle what it earned, hand its accounts and open deals to its region's peers."""
         seat = _state(rep).slot
-        self._settle(seat, rep, self.book.month_of(now), now, left=True)
+        self.payroll.settle(seat, rep, self.book.month_of(now), now, left=True)
         peers = self.active_peers(rep)
         state = _state(rep)
         for i, account in enumerate(state.owned):
@@ -604,18 +506,6 @@ def _unless_vacant(pick: Callable[[Worker, float], Task | None], worker: Worker,
     if _state(worker).vacant:
         return None
     return pick(worker, now)
-
-
-def _share(accounts: list[Account], test: Callable[[Account], bool]) -> float:
-    return sum(1 for a in accounts if test(a)) / len(accounts) if accounts else 0.0
-
-
-def _satisfaction(work: Any, timeliness: float, complaint_rate: float) -> float:
-    """Customer satisfaction (1-5): base + timely x timeliness - complaint x complaint rate (a placeholder mapping)."""
-    score = (
-        work.satisfaction_base + work.satisfaction_timely * timeliness - work.satisfaction_complaint * complaint_rate
-    )
-    return min(5.0, max(1.0, score))
 
 
 def _state(worker: Worker) -> RepState:
