@@ -362,17 +362,21 @@ def parent_metrics(
 def runs_view(metrics: Sequence[str]) -> dict[str, Any]:
     """A runs-table view state for MLflow's UI: the headline columns, newest runs first.
 
-    Per metric the mean and its change vs the baseline in %; the first metric (the objective)
-    also with both 95% intervals; each column wide enough for its name. Rows stay nested
-    under their parent run (sorting on a metric would mix the variants of every invocation).
+    First what a reader compares at a glance: the objective's mean and its change vs the
+    baseline in %, then every other headline metric's mean side by side; then the objective's
+    95% intervals and the other metrics' changes. Each column is wide enough for its name.
+    Rows stay nested under their parent run (sorting on a metric would mix the variants of
+    every invocation).
     """
-    full = ["", "lower", "upper", "vs_base_pct", "vs_base_pct_lower", "vs_base_pct_upper"]
-    columns = [
-        f"metrics.`{kpi_key(metric, field)}`"
-        for i, metric in enumerate(metrics)
-        for field in (full if i == 0 else ["", "vs_base_pct"])
-    ]
-    return columns_view(columns)
+    objective, *others = metrics
+
+    def key(metric: str, field: str = "") -> str:
+        return f"metrics.`{kpi_key(metric, field)}`"
+
+    columns = [key(objective), key(objective, "vs_base_pct"), *(key(m) for m in others)]
+    columns += [key(objective, f) for f in ("lower", "upper", "vs_base_pct_lower", "vs_base_pct_upper")]
+    columns += [key(m, "vs_base_pct") for m in others]
+    return columns_view(list(dict.fromkeys(columns)))
 
 
 def columns_view(columns: Sequence[str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sim.agents.worker import SharedQueue, Worker
 from sim.calendar import HOURS_PER_DAY, Calendar
 from sim.customers import AccountBase
 from sim.decisions.approvals import ManagerState, pick_clerk_task, pick_manager_task
-from sim.decisions.work import pipeline_value, work_policy
+from sim.decisions.work import scenario_pipeline_value, work_policy
 from sim.lead import Lead, RowSource, SequentialRows, share_bounds
 from sim.outreach_ledger import OutreachLedger
 from sim.panel import PanelRecorder
@@ -103,13 +103,7 @@ class World:
         team = scenario.team
         rep_time = team.rep_time
         market = scenario.market
-        speed = scenario.behaviour.speed_to_lead
-        value = pipeline_value(
-            t0_hours=speed.t0_hours,
-            beta=speed.beta,
-            floor=speed.floor,
-            account_beta=scenario.accounts.speed_to_lead_beta,
-        )
+        value = scenario_pipeline_value(scenario)
         pick = work_policy(team.work_policy.policy(), value)
         pooled = scenario.pipeline.assignment.rule == "pooled"
         office = scenario.calendar.intervals()

@@ -30,7 +30,7 @@ from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
 from sim.customers import Account
 from sim.decisions.effort import COMPULSORY, Prices, first_call_deadline, scheme_policy
-from sim.decisions.work import pipeline_value
+from sim.decisions.work import scenario_pipeline_value
 from sim.lead import RowSource, SequentialRows
 from sim.outreach_ledger import REP_HOURS, REQUESTS, TOUCHES
 from sim.rep_book import (
@@ -101,14 +101,7 @@ class IncentiveDesk:
             )
             for r in world.reps
         ]
-        speed = scenario.behaviour.speed_to_lead
-        revenue_value = pipeline_value(
-            t0_hours=speed.t0_hours,
-            beta=speed.beta,
-            floor=speed.floor,
-            account_beta=scenario.accounts.speed_to_lead_beta,
-            margin=False,
-        )
+        revenue_value = scenario_pipeline_value(scenario, margin=False)
         deadline = first_call_deadline(world.calendar.add_working_time, scenario.kpi.response_sla_business_hours)
         pick = scheme_policy(revenue_value, deadline, self._work.late_complaint_prob)
         self._deadline = deadline

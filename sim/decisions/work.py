@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from salesboost.rules import speed_to_lead_multiplier
+from salesboost.scenario import Scenario
 from salesboost.work import TASK_KINDS, ExpectedValue, Fifo, OldestFirst, Priority, WorkPolicy
 from sim.agents.worker import Pick, Worker
 from sim.tasks import ACCOUNT, ADMIN, CONTRACT, FIRST_CONTACT, QUOTE, TRAINING, Task
@@ -94,6 +95,18 @@ def work_policy(policy: WorkPolicy, expected_value: Callable[[Task, float], floa
         return (-per_hour, task.order)
 
     return pick_by(value)
+
+
+def scenario_pipeline_value(scenario: Scenario, *, margin: bool = True) -> Callable[[Task, float], float]:
+    """:func:`pipeline_value` with ``scenario``'s speed-to-lead curve (and its accounts' own exponent)."""
+    speed = scenario.behaviour.speed_to_lead
+    return pipeline_value(
+        t0_hours=speed.t0_hours,
+        beta=speed.beta,
+        floor=speed.floor,
+        account_beta=scenario.accounts.speed_to_lead_beta,
+        margin=margin,
+    )
 
 
 def pipeline_value(

@@ -253,14 +253,19 @@ def test_no_star_and_no_constraints_in_the_sweep_table_when_nothing_separates(ca
 # --- the saved runs-table view --------------------------------------------------------------------
 
 
-def test_runs_view_shows_the_headline_columns_objective_first():
+def test_runs_view_shows_the_headline_means_side_by_side_objective_first():
+    """The objective's mean and change lead, then every other headline mean; intervals and changes follow."""
     view = runs_view(DEFAULT_HEADLINE)
     columns = view["selectedColumns"]
-    assert columns[:6] == [
-        f"metrics.`{kpi_key('revenue', f)}`"
-        for f in ("", "lower", "upper", "vs_base_pct", "vs_base_pct_lower", "vs_base_pct_upper")
+    others = DEFAULT_HEADLINE[1:]
+    assert columns[:2] == [f"metrics.`{kpi_key('revenue')}`", f"metrics.`{kpi_key('revenue', 'vs_base_pct')}`"]
+    assert columns[2 : 2 + len(others)] == [f"metrics.`{kpi_key(m)}`" for m in others]
+    rest = columns[2 + len(others) :]
+    assert rest[:4] == [
+        f"metrics.`{kpi_key('revenue', f)}`" for f in ("lower", "upper", "vs_base_pct_lower", "vs_base_pct_upper")
     ]
-    assert f"metrics.`{kpi_key('quote_approval_hours_mean')}`" in columns
+    assert rest[4:] == [f"metrics.`{kpi_key(m, 'vs_base_pct')}`" for m in others]
+    assert len(set(columns)) == len(columns)
     assert view["columnOrder"] == columns
     ((key, value),) = runs_view_tags(DEFAULT_HEADLINE).items()
     assert key == "mlflow.sharedViewState.salesboost-kpis"
