@@ -83,7 +83,6 @@ MONTH_FIELDS: tuple[str, ...] = (
     "pulled",
     "pushed",
     "discount",
-    "quits",
 )
 (
     REVENUE,
@@ -103,7 +102,6 @@ MONTH_FIELDS: tuple[str, ...] = (
     PULLED,
     PUSHED,
     DISCOUNT,
-    QUITS,
 ) = range(len(MONTH_FIELDS))
 #: Columns of the ``reps`` panel table.
 REP_COLUMNS: tuple[str, ...] = (
@@ -167,6 +165,7 @@ class RepBook:
         self._status: list[list[tuple[str, float, float]]] = [[("active", 0.0, 0.0)] * n for _ in self.months]
         self._settled: dict[tuple[int, int], dict[str, float]] = {}
         self.exits: dict[str, int] = {}  # leavers by reason (voluntary, floor), whole run
+        self.leavers: list[tuple[float, str]] = []  # (clock hour, reason) of every departure
         self.exams: list[tuple[float, bool, bool]] = []  # (clock hour, passed, truly above median skill)
 
     def month_of(self, t: float) -> int:
@@ -217,7 +216,9 @@ class RepBook:
             for (m, seat), v in self._settled.items()
             if self.t0 < self.months[m][2] <= self.t1 + 24.0 * 31 and v["in_post"] and not math.isnan(v["attainment"])
         ]
-        in_post_months = left = voluntary = 0.0
+        in_post_months = 0.0
+        left = sum(1 for t, _r in self.leavers if self.t0 <= t < self.t1)
+        voluntary = sum(1 for t, r in self.leavers if self.t0 <= t < self.t1 and r == "voluntary")
         for m in range(len(self.months)):
             w = self._in_window(m)
             if w <= 0:
@@ -225,8 +226,6 @@ class RepBook:
             for seat in range(len(self.seats)):
                 sums = self._sums[m][seat]
                 in_post_months += w * min(1.0, sums[DAYS_IN_POST] / max(1.0, self._days(m)))
-                left += sums[LEFT]
-                voluntary += sums[QUITS]
         cut = [v for v in settled if v["floor_cut"] > 0]
         teams: dict[tuple[int, str], list[float]] = {}
         for (m, seat), v in self._settled.items():

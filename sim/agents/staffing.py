@@ -25,7 +25,7 @@ from sim.agents.rep import RepState
 from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
 from sim.decisions.effort import COMPULSORY
-from sim.rep_book import DAYS_IN_POST, LEFT, QUITS, RepBook
+from sim.rep_book import DAYS_IN_POST, LEFT, RepBook
 from sim.tasks import TRAINING, Task
 from sim.world import World
 
@@ -180,8 +180,7 @@ class StaffingDesk:
         state.vacant = True
         self._book.add(seat, now, LEFT)
         self._book.exits[reason] = self._book.exits.get(reason, 0) + 1
-        if reason == "voluntary":
-            self._book.add(seat, now, QUITS)
+        self._book.leavers.append((now, reason))
         self._reassign(rep, now)
         config = self._config
         rng = self._life[seat]
