@@ -186,18 +186,9 @@ def _write_incentives(
         plot_kpi_profile,
     )
 
-    def stacked(table: str, names: list[str]) -> pd.DataFrame:
-        parts = [f for n, f in frames[table].items() if n in names and not f.empty]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
     schemes = [v.name for v in plan.variants if v.scenario.incentive.active]
-    scenario = plan.variants[0].scenario
-    start = scenario.calendar.start()
-    window = (
-        (start + dt.timedelta(days=scenario.horizon.warmup_days)).isoformat(),
-        (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
-    )
-    reps, workers = stacked("reps", schemes), stacked("workers", schemes)
+    window = _window(plan)
+    reps, workers = _stacked(frames, "reps", schemes), _stacked(frames, "workers", schemes)
     written: dict[str, Path] = {}
     if reps.empty:
         return written
@@ -257,18 +248,9 @@ def _write_tiers(
         write_transition_plot,
     )
 
-    def stacked(table: str) -> pd.DataFrame:
-        parts = [f for f in frames[table].values() if not f.empty]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    scenario = plan.variants[0].scenario
-    start = scenario.calendar.start()
-    window = (
-        (start + dt.timedelta(days=scenario.horizon.warmup_days)).isoformat(),
-        (start + dt.timedelta(days=scenario.horizon.days)).isoformat(),
-    )
-    tiers, transitions = stacked("tiers"), stacked("tier_transitions")
-    outreach, pipeline = stacked("outreach"), stacked("pipeline")
+    window = _window(plan)
+    tiers, transitions = _stacked(frames, "tiers"), _stacked(frames, "tier_transitions")
+    outreach, pipeline = _stacked(frames, "outreach"), _stacked(frames, "pipeline")
     breakdown = tier_breakdown(tiers, outreach, pipeline, window=window)
     written: dict[str, Path] = {}
     runs = replications_of(pipeline) if not pipeline.empty else None
@@ -286,6 +268,23 @@ def _write_tiers(
             if path is not None:
                 written[name] = path
     return written
+
+
+def _stacked(frames: dict[str, dict[str, pd.DataFrame]], table: str, names: list[str] | None = None) -> pd.DataFrame:
+    """``table``'s frames of the variants ``names`` (None: all) stacked, or an empty frame."""
+    parts = [f for n, f in frames[table].items() if (names is None or n in names) and not f.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _window(plan: Plan) -> tuple[str, str]:
+    """The measured window's first and last-plus-one day, ISO dates (the panel's period_start filter)."""
+    scenario = plan.variants[0].scenario
+    start = scenario.calendar.start()
+    horizon = scenario.horizon
+    return (
+        (start + dt.timedelta(days=horizon.warmup_days)).isoformat(),
+        (start + dt.timedelta(days=horizon.days)).isoformat(),
+    )
 
 
 def _text_writer(text: str) -> Callable[[Path], object]:

@@ -80,9 +80,7 @@ def revenue_price(scheme: IncentiveConfig, config: ResponseConfig, outlook: Outl
     share = outlook.employed_share
     quota = outlook.quota * share
     expected = outlook.revenue_to_date + outlook.revenue_expected
-    period = outlook.period_days if outlook.period_days > 0 else outlook.days_left
-    left = math.sqrt(min(1.0, outlook.days_left / period)) if period > 0 else 1.0
-    sd = max(config.revenue_cv * max(expected, quota * 0.25) * left, 1e-9)
+    sd = max(config.revenue_cv * max(expected, quota * 0.25) * _spread_left(outlook), 1e-9)
     p_hit = 0.0
     against_quota = 0.0  # the pay that depends on the quota (a commission does not)
     if quota > 0:
@@ -116,17 +114,14 @@ def metric_prices(scheme: IncentiveConfig, outlook: Outlook) -> dict[str, float]
     return prices
 
 
-def expected_pay(scheme: IncentiveConfig, outlook: Outlook) -> float:
-    """The period's pay at the expected end-of-period figures (floors passed, cap applied)."""
-    return _expected(scheme, outlook).total
-
-
-def expected_gross(scheme: IncentiveConfig, outlook: Outlook) -> float:
-    """The period's pay at the expected figures before the cap and the floors."""
-    return _expected(scheme, outlook).gross
+def _spread_left(outlook: Outlook) -> float:
+    """sqrt(share of the period still ahead): how the spread of period revenue shrinks (sigma sqrt(T_r))."""
+    period = outlook.period_days if outlook.period_days > 0 else outlook.days_left
+    return math.sqrt(min(1.0, outlook.days_left / period)) if period > 0 else 1.0
 
 
 def _expected(scheme: IncentiveConfig, outlook: Outlook) -> Payout:
+    """The period's pay at the expected end-of-period figures (floors passed)."""
     metrics = {name: mean for name, (mean, _sd) in outlook.metrics.items()}
     kpis = PeriodKpis(
         revenue=outlook.revenue_to_date + outlook.revenue_expected,
@@ -169,14 +164,13 @@ def plan_effort(
     weight = discount(config, outlook.months_to_pay)
     rev_price, p_hit = revenue_price(scheme, config, outlook)
     prices = {"revenue": rev_price, **metric_prices(scheme, outlook)}
-    prices.update(gate_prices(scheme, outlook, expected_pay(scheme, outlook)))
+    expected = _expected(scheme, outlook)
+    prices.update(gate_prices(scheme, outlook, expected.total))
     cap = scheme.cap
     if cap is not None:
-        gross = expected_gross(scheme, outlook)
-        period = outlook.period_days if outlook.period_days > 0 else outlook.days_left
-        left = math.sqrt(min(1.0, outlook.days_left / period)) if period > 0 else 1.0
-        sd = max(rev_price * config.revenue_cv * (outlook.revenue_to_date + outlook.revenue_expected) * left, 1e-9)
-        uncapped = _NORMAL.cdf((cap * outlook.employed_share - gross) / sd)
+        revenue = outlook.revenue_to_date + outlook.revenue_expected
+        sd = max(rev_price * config.revenue_cv * revenue * _spread_left(outlook), 1e-9)
+        uncapped = _NORMAL.cdf((cap * outlook.employed_share - expected.gross) / sd)
         prices = {name: p * uncapped if name in ("revenue", *scheme.scorecard) else p for name, p in prices.items()}
     prices = {name: p * weight for name, p in prices.items()}
     marginal = {

@@ -203,75 +203,57 @@ class RepBook:
         overlap = max(0.0, min(b, self.t1) - max(a, self.t0))
         return overlap / (b - a) if b > a else 0.0
 
+    def _closes_in_window(self, month: int) -> bool:
+        """Whether a settlement at the end of ``month`` counts for the window (its period ends in it, or just after)."""
+        return self.t0 < self.months[month][2] <= self.t1 + 24.0 * 31
+
     def metrics(self) -> dict[str, float]:
         """The incentive KPIs of the measured window (salesboost.metrics)."""
         payout = 0.0
-        for (month, _seat), values in self._settled.items():
-            months = int(values["months"])
-            first = month - months + 1
-            for m in range(max(0, first), month + 1):
-                payout += values["payout"] / months * self._in_window(m)
-        settled = [
-            v
-            for (m, seat), v in self._settled.items()
-            if self.t0 < self.months[m][2] <= self.t1 + 24.0 * 31 and v["in_post"] and not math.isnan(v["attainment"])
-        ]
-        in_post_months = 0.0
-        left = sum(1 for t, _r in self.leavers if self.t0 <= t < self.t1)
-        voluntary = sum(1 for t, r in self.leavers if self.t0 <= t < self.t1 and r == "voluntary")
+        teams: dict[tuple[int, str], list[float]] = {}
+        settled = []
+        for (month, seat), v in self._settled.items():
+            months = int(v["months"])
+            for m in range(max(0, month - months + 1), month + 1):
+                payout += v["payout"] / months * self._in_window(m)
+            if not (self._closes_in_window(month) and v["in_post"]):
+                continue
+            team = teams.setdefault((month, self.seats[seat][1]), [0.0, 0.0])
+            team[0] += v["period_revenue"]
+            team[1] += v["period_quota"]
+            if not math.isnan(v["attainment"]):
+                settled.append(v)
+        team_hits = [r / q >= TEAM_TARGET for r, q in teams.values() if q > 0]
+        sums = [0.0] * len(MONTH_FIELDS)  # each month's sums weighted by its share in the window
+        in_post_months = served = 0.0
         for m in range(len(self.months)):
             w = self._in_window(m)
             if w <= 0:
                 continue
             for seat in range(len(self.seats)):
-                sums = self._sums[m][seat]
-                in_post_months += w * min(1.0, sums[DAYS_IN_POST] / max(1.0, self._days(m)))
-        cut = [v for v in settled if v["floor_cut"] > 0]
-        teams: dict[tuple[int, str], list[float]] = {}
-        for (m, seat), v in self._settled.items():
-            if self.t0 < self.months[m][2] <= self.t1 + 24.0 * 31 and v["in_post"]:
-                sums = teams.setdefault((m, self.seats[seat][1]), [0.0, 0.0])
-                sums[0] += v["period_revenue"]
-                sums[1] += v["period_quota"]
-        team_hits = [r / q >= TEAM_TARGET for r, q in teams.values() if q > 0]
-        complaints = served = 0.0
-        for m in range(len(self.months)):
-            w = self._in_window(m)
-            for seat in range(len(self.seats)):
-                complaints += w * self._sums[m][seat][COMPLAINTS]
+                row = self._sums[m][seat]
+                for f, value in enumerate(row):
+                    sums[f] += w * value
+                in_post_months += w * min(1.0, row[DAYS_IN_POST] / max(1.0, self._days(m)))
                 served += w * len(self._served[m][seat])
+        left = sum(1 for t, _r in self.leavers if self.t0 <= t < self.t1)
+        voluntary = sum(1 for t, r in self.leavers if self.t0 <= t < self.t1 and r == "voluntary")
         attain = sorted(v["attainment"] for v in settled)
-        passed = [e for e in self.exams if self.t0 <= e[0] < self.t1]
-        out = {
+        exams = [e for e in self.exams if self.t0 <= e[0] < self.t1]
+        weak = [e for e in exams if not e[2]]
+        strong = [e for e in exams if e[2]]
+        return {
             "payout_cost": payout,
             "quota_attainment_share": _ratio(sum(1 for a in attain if a >= 1.0), len(attain)),
             "quota_attainment_median": attain[len(attain) // 2] if attain else math.nan,
-            "floor_cut_share": _ratio(len(cut), len(settled)),
+            "floor_cut_share": _ratio(sum(1 for v in settled if v["floor_cut"] > 0), len(settled)),
             "team_target_share": _ratio(sum(team_hits), len(team_hits)),
-            "rep_complaint_rate": _ratio(complaints, served),
+            "rep_complaint_rate": _ratio(sums[COMPLAINTS], served),
             "rep_attrition": _ratio(left, in_post_months / 12.0),
             "voluntary_attrition": _ratio(voluntary, in_post_months / 12.0),
-            "exam_pass_rate": _ratio(sum(1 for e in passed if e[1]), len(passed)),
-            "exam_false_pass_rate": _ratio(
-                sum(1 for e in passed if e[1] and not e[2]), sum(1 for e in passed if not e[2])
-            ),
-            "exam_false_fail_rate": _ratio(sum(1 for e in passed if not e[1] and e[2]), sum(1 for e in passed if e[2])),
-            **self._window_sums(),
-        }
-        new = self._window_sums()["new_customers"]
-        out["new_customers"] = new
-        return {name: out[name] for name in INCENTIVE_METRICS}
-
-    def _window_sums(self) -> dict[str, float]:
-        sums = [0.0] * len(MONTH_FIELDS)
-        for m in range(len(self.months)):
-            w = self._in_window(m)
-            if w <= 0:
-                continue
-            for seat in range(len(self.seats)):
-                for f, v in enumerate(self._sums[m][seat]):
-                    sums[f] += w * v
-        return {
+            "exam_pass_rate": _ratio(sum(1 for e in exams if e[1]), len(exams)),
+            "exam_false_pass_rate": _ratio(sum(1 for e in weak if e[1]), len(weak)),
+            "exam_false_fail_rate": _ratio(sum(1 for e in strong if not e[1]), len(strong)),
             "new_customers": sums[NEW_CUSTOMERS],
             "gamed_touch_share": _ratio(sums[GAMED], sums[FIRST_ATTEMPTS]),
             "pulled_deals": sums[PULLED],

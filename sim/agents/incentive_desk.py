@@ -24,7 +24,7 @@ from typing import Any
 
 from salesboost.effort import Outlook, plan_effort, timing_move
 from sim.agents.payroll import Payroll, Running, repurchase, satisfaction, share_of
-from sim.agents.rep import RepState
+from sim.agents.rep import RepState, rep_state
 from sim.agents.staffing import MONTH_HOURS, StaffingDesk
 from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
@@ -58,6 +58,9 @@ Request = Callable[[Account, float], None]
 #: ``outbound(rep, t)``: a prospect the rep reached by prospecting at ``t`` (the intake's entry point).
 Outbound = Callable[[Worker, float], None]
 WORKDAYS_PER_MONTH = 21.0
+#: First calls a rep expects a working day when it prices timeliness per lead: in the study's
+#: world about 3 (113 leads and ~60 account requests a week over 11 reps and 5 days).
+FIRST_CALLS_PER_DAY = 3.0
 
 
 def _call(then: Callable[[Any], None], arg: Any, _event: object) -> None:
@@ -104,15 +107,12 @@ class IncentiveDesk:
         revenue_value = scenario_pipeline_value(scenario, margin=False)
         deadline = first_call_deadline(world.calendar.add_working_time, scenario.kpi.response_sla_business_hours)
         pick = scheme_policy(revenue_value, deadline, self._work.late_complaint_prob)
-        self._deadline = deadline
         for seat, rep in enumerate(world.reps):
-            state = _state(rep)
+            state = rep_state(rep)
             state.slot = seat
             state.prices = Prices(0.0, 0.0, 0.0, self._work.admin_value_per_hour)
             rep.pick = partial(_unless_vacant, pick)
             rep.on_work = partial(self._on_work, rep.on_work)
-            self.staffing.careers[seat].training_score = math.nan
-        self._month_index = 0
         self._returns_cache: dict[str, float] = self._unit_returns()
 
     # -- clock ------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ class IncentiveDesk:
 
     def _roll_call(self, day: int) -> None:
         for seat, rep in enumerate(self.world.reps):
-            state = _state(rep)
+            state = rep_state(rep)
             if state.vacant:
                 state.vacant_days.add(day)
             else:
@@ -141,10 +141,9 @@ class IncentiveDesk:
 
     def _month(self, m: int) -> None:
         now = self._env.now
-        self._month_index = m
         if m > 0:
             for seat, rep in enumerate(self.world.reps):
-                state = _state(rep)
+                state = rep_state(rep)
                 tenure = (now - state.hired) / MONTH_HOURS
                 status = "vacant" if state.vacant else ("ramping" if state.ramp < 1.0 else "active")
                 self.book.status(seat, m - 1, status, tenure, self.quota[seat])
@@ -180,7 +179,7 @@ class IncentiveDesk:
 
     def _plan_all(self, now: float) -> None:
         for seat, rep in enumerate(self.world.reps):
-            if not _state(rep).vacant:
+            if not rep_state(rep).vacant:
                 self._plan(seat, rep, now)
 
     def _plan(self, seat: int, rep: Worker, now: float) -> None:
@@ -192,7 +191,7 @@ class IncentiveDesk:
         days_left = max(0.5, (end - now) / HOURS_PER_DAY * 5.0 / 7.0)
         calendar_left = max(1.0, (end - now) / HOURS_PER_DAY)
         run = self.running[seat]
-        state = _state(rep)
+        state = rep_state(rep)
         career = self.staffing.careers[seat]
         period_days = (end - max(months[max(first, 0)][1], 0.0)) / HOURS_PER_DAY
         share = min(1.0, max(0.05, (run.days + calendar_left) / max(1.0, period_days)))
@@ -203,7 +202,7 @@ class IncentiveDesk:
         alive_guess = 0.7
         base = sum(1 for a in owned if a.first_order < run.start) or 1
         served_expected = max(1.0, len(run.served) + len(owned) * 0.1 * days_left / WORKDAYS_PER_MONTH)
-        first_expected = max(1.0, run.first + self.load[seat] * 0.0 + 3.0 * days_left)
+        first_expected = max(1.0, run.first + FIRST_CALLS_PER_DAY * days_left)
         returns = {
             "prospecting": {
                 "revenue": work.prospect_leads_per_hour * u["prospect_revenue"] * timely_in,
@@ -294,10 +293,10 @@ class IncentiveDesk:
         new = run.new_customers + run.new_customers / elapsed * days_left
         career = self.staffing.careers[seat]
         region_quota = (
-            sum(self.quota[_state(p).slot] for p in self.world.reps_by_region[rep.region]) * self.scheme.months
+            sum(self.quota[rep_state(p).slot] for p in self.world.reps_by_region[rep.region]) * self.scheme.months
         )
         region_pace = sum(
-            self.running[_state(p).slot].revenue + self.pace[_state(p).slot] * days_left
+            self.running[rep_state(p).slot].revenue + self.pace[rep_state(p).slot] * days_left
             for p in self.world.reps_by_region[rep.region]
         )
         return {
@@ -316,7 +315,7 @@ class IncentiveDesk:
         tasks, exclusive = self.staffing.day_tasks(rep, day, now, expires)
         if exclusive:
             return tasks, True
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         chunk = self._work.chunk_hours
         owed = self._owed[seat]
         marginal = self._marginal[seat]
@@ -338,17 +337,17 @@ class IncentiveDesk:
         return None
 
     def _prospected(self, rep: Worker, task: Task, now: float) -> None:
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         n = int(self._rngs[seat].poisson(self._work.prospect_leads_per_hour * task.hours))
         for _ in range(n):
             self._outbound(rep, now)
 
     def next_outbound_row(self, rep: Worker) -> tuple[float, ...]:
         """The next outbound prospect's draws from the seat's own stream."""
-        return self._rows[_state(rep).slot].next()
+        return self._rows[rep_state(rep).slot].next()
 
     def _developed(self, rep: Worker, task: Task, now: float) -> None:
-        state = _state(rep)
+        state = rep_state(rep)
         seat = state.slot
         owned = [a for a in state.owned if a.owner is rep]
         if not owned:
@@ -382,7 +381,7 @@ class IncentiveDesk:
         self, record: Callable[[Worker, Task, float, float], None], rep: Worker, task: Task, start: float, hours: float
     ) -> None:
         record(rep, task, start, hours)
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         if task.kind == TRAINING:
             self.staffing.trained(rep, hours, start)
         if not 0.0 < task.worth < COMPULSORY:  # what the rep must do anyway (the rest is its plan)
@@ -391,7 +390,7 @@ class IncentiveDesk:
     # -- what the pipeline tells the desk ---------------------------------------------------------------
     def first_attempt(self, lead: Any, rep: Worker, timely: bool, now: float) -> None:
         """A first call attempt (or a perfunctory touch) to ``lead`` by ``rep``."""
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         run = self.running[seat]
         run.first += 1
         run.timely += timely
@@ -411,7 +410,7 @@ class IncentiveDesk:
         """Whether ``rep`` makes a perfunctory first touch of its next lead (timeliness gated and at risk)."""
         if "timeliness" not in self.scheme.floors:
             return False
-        state = _state(rep)
+        state = rep_state(rep)
         if state.prices.timeliness <= 0:
             return False
         return bool(self._rngs[state.slot].random() < self._response.gaming_share)
@@ -435,7 +434,7 @@ class IncentiveDesk:
     def pull(self, lead: Any, now: float) -> bool:
         """Whether the rep pulls this quoted deal forward with a discount (the customer decides at once)."""
         rep = lead.rep
-        state = _state(rep)
+        state = rep_state(rep)
         if state.timing != "pull" or self._rngs[state.slot].random() >= self._response.pull_prob:
             return False
         discount = self._response.pull_discount * lead.deal_size
@@ -448,7 +447,7 @@ class IncentiveDesk:
     def push(self, lead: Any, now: float) -> float:
         """When the contract of an accepted deal starts: now, or the next period's first instant if pushed."""
         rep = lead.rep
-        state = _state(rep)
+        state = rep_state(rep)
         if state.timing != "push" or self._rngs[state.slot].random() >= self._response.push_prob:
             return now
         m = self.book.month_of(now)
@@ -461,16 +460,16 @@ class IncentiveDesk:
     # -- leavers ----------------------------------------------------------------------------------------
     def _reassign(self, rep: Worker, now: float) -> None:
         """A rep leaves: settle what it earned, hand its accounts and open deals to its region's peers."""
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         self.payroll.settle(seat, rep, self.book.month_of(now), now, left=True)
         peers = self.active_peers(rep)
-        state = _state(rep)
+        state = rep_state(rep)
         for i, account in enumerate(state.owned):
             if account.owner is rep and peers:
                 peer = peers[i % len(peers)]
                 account.owner = peer
-                _state(peer).owned.append(account)
-                _state(peer).accounts += 1
+                rep_state(peer).owned.append(account)
+                rep_state(peer).accounts += 1
         for j, task in enumerate(rep.own):
             if task.lead is not None and not task.cancelled and peers:
                 peer = peers[j % len(peers)]
@@ -482,8 +481,8 @@ class IncentiveDesk:
 
     def active_peers(self, rep: Worker) -> list[Worker]:
         """Reps in post in ``rep``'s region other than ``rep`` (or anywhere, if none)."""
-        peers = [p for p in self.world.reps_by_region[rep.region] if p is not rep and not _state(p).vacant]
-        return peers or [p for p in self.world.reps if p is not rep and not _state(p).vacant]
+        peers = [p for p in self.world.reps_by_region[rep.region] if p is not rep and not rep_state(p).vacant]
+        return peers or [p for p in self.world.reps if p is not rep and not rep_state(p).vacant]
 
     def stand_in(self, rep: Worker) -> Worker:
         """Who does the work of a deal whose rep has left: the least loaded peer."""
@@ -496,12 +495,6 @@ _KIND = {"prospecting": PROSPECTING, "accounts": ACCOUNT, "training": TRAINING}
 
 def _unless_vacant(pick: Callable[[Worker, float], Task | None], worker: Worker, now: float) -> Task | None:
     """An empty seat takes no work."""
-    if _state(worker).vacant:
+    if rep_state(worker).vacant:
         return None
     return pick(worker, now)
-
-
-def _state(worker: Worker) -> RepState:
-    state = worker.state
-    assert isinstance(state, RepState)
-    return state

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from salesboost.incentive import PeriodKpis, next_quota, payout
-from sim.agents.rep import RepState
+from sim.agents.rep import rep_state
 from sim.agents.staffing import StaffingDesk
 from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
@@ -73,7 +73,7 @@ class Payroll:
         self.running[seat] = Running(now)
         if share <= 0:
             return
-        state = _state(rep)
+        state = rep_state(rep)
         career = self.staffing.careers[seat]
         owned = [a for a in state.owned if a.owner is rep]
         timeliness = run.timely / run.first if run.first else math.nan
@@ -126,8 +126,8 @@ class Payroll:
     def team_attainment(self, rep: Worker) -> float:
         """The region's revenue so far over its period quota (the scorecard's team attainment)."""
         peers = self.world.reps_by_region[rep.region]
-        quota = sum(self.quota[_state(p).slot] * self.scheme.months for p in peers)
-        revenue = sum(self.running[_state(p).slot].revenue for p in peers)
+        quota = sum(self.quota[rep_state(p).slot] * self.scheme.months for p in peers)
+        revenue = sum(self.running[rep_state(p).slot].revenue for p in peers)
         return revenue / quota if quota > 0 else math.nan
 
 
@@ -148,9 +148,3 @@ def satisfaction(work: Any, timeliness: float, complaint_rate: float) -> float:
         work.satisfaction_base + work.satisfaction_timely * timeliness - work.satisfaction_complaint * complaint_rate
     )
     return min(5.0, max(1.0, score))
-
-
-def _state(worker: Worker) -> RepState:
-    state = worker.state
-    assert isinstance(state, RepState)
-    return state

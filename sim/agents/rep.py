@@ -71,6 +71,13 @@ class RepState:
             self.ptd_revenue = 0.0
 
 
+def rep_state(worker: Any) -> RepState:
+    """The :class:`RepState` of a rep's worker (its ``state``)."""
+    state = worker.state
+    assert isinstance(state, RepState)
+    return state
+
+
 def subtract(intervals: Intervals, blocks: Intervals) -> Intervals:
     """``intervals`` with every block taken out."""
     out = list(intervals)

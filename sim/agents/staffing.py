@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 
 from salesboost.lifecycle import decayed, exam_score, exit_probability, passes, programme_gain, ramp
-from sim.agents.rep import RepState
+from sim.agents.rep import rep_state
 from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
 from sim.decisions.effort import COMPULSORY
@@ -46,7 +46,6 @@ class Career:
         "log_ability",
         "mentoring_until",
         "resat",
-        "training_hours",
         "training_score",
     )
 
@@ -58,7 +57,6 @@ class Career:
         self.resat = False
         self.hires = 0
         self.training_score = math.nan  # latest exam or assessment score
-        self.training_hours = 0.0  # this month's training hours
         self.data_found = False  # found a latent need in CRM data this settlement period
         self.floor_misses = 0  # consecutive settlements with a missed floor
         self.last_attainment = math.nan
@@ -76,7 +74,7 @@ class StaffingDesk:
         self._config = world.scenario.reps.lifecycle
         cv = world.scenario.team.rep_time.ability_cv
         self._sigma = math.sqrt(math.log1p(cv * cv)) if cv > 0 else 0.0
-        self.careers = [Career(math.log(_state(rep).ability)) for rep in world.reps]
+        self.careers = [Career(math.log(rep_state(rep).ability)) for rep in world.reps]
         self._life = [world.streams.entity(f"rep.{rep.name}.life") for rep in world.reps]
         self._data = [world.streams.entity(f"rep.{rep.name}.data_use") for rep in world.reps]
         self._pool = dict.fromkeys(world.reps_by_region, self._config.backups_per_region)
@@ -90,7 +88,7 @@ class StaffingDesk:
         config = self._config
         quarter_start = self._book.months[m][0].month % 3 == 1
         for seat, rep in enumerate(self._world.reps):
-            state = _state(rep)
+            state = rep_state(rep)
             career = self.careers[seat]
             u = float(self._life[seat].random())  # one draw a seat and month, used or not (pairing)
             if state.vacant:
@@ -98,7 +96,6 @@ class StaffingDesk:
             tenure = (now - state.hired) / MONTH_HOURS
             state.ramp = ramp(config, tenure) if config.enabled else 1.0
             self.refresh(rep, now)
-            career.training_hours = 0.0
             if not config.enabled:
                 continue
             p = exit_probability(
@@ -120,7 +117,7 @@ class StaffingDesk:
 
     def refresh(self, rep: Worker, now: float) -> None:
         """Set the rep's speed from ability, ramp and what is left of training gains."""
-        state = _state(rep)
+        state = rep_state(rep)
         career = self.careers[state.slot]
         half_life = self._config.training_half_life_months
         gain = sum(decayed(g, (now - t) / MONTH_HOURS, half_life) for t, g in career.gains)
@@ -132,7 +129,7 @@ class StaffingDesk:
         config = self._config
         if hours <= 0:
             return
-        seat = _state(rep).slot
+        seat = rep_state(rep).slot
         career = self.careers[seat]
         find = self._world.scenario.reps.work.data_use_per_hour
         if not career.data_found and self._data[seat].random() < 1.0 - (1.0 - min(find, 1.0)) ** hours:
@@ -141,18 +138,17 @@ class StaffingDesk:
             return
         gain = programme_gain(config, self._sigma, hours)
         career.gains.append((now, gain))
-        career.training_hours += hours
         if config.spillover > 0:
             for peer in self._world.reps_by_region[rep.region]:
-                if peer is not rep and not _state(peer).vacant:
-                    self.careers[_state(peer).slot].gains.append((now, gain * config.spillover))
+                if peer is not rep and not rep_state(peer).vacant:
+                    self.careers[rep_state(peer).slot].gains.append((now, gain * config.spillover))
 
     def skill_z(self, seat: int) -> float:
         """The seat's latent skill in sd of log ability (ability plus training gains), 0 = average."""
         if self._sigma <= 0:
             return 0.0
         career = self.careers[seat]
-        state = _state(self._world.reps[seat])
+        state = rep_state(self._world.reps[seat])
         return (career.log_ability + self._sigma**2 / 2 + state.gain) / self._sigma
 
     def assess(self, seat: int) -> None:
@@ -174,7 +170,7 @@ class StaffingDesk:
     def leave(self, seat: int, now: float, reason: str) -> None:
         """The rep in ``seat`` leaves now: the seat is empty until a backup or a new hire starts."""
         rep = self._world.reps[seat]
-        state = _state(rep)
+        state = rep_state(rep)
         if state.vacant:
             return
         state.vacant = True
@@ -202,7 +198,7 @@ class StaffingDesk:
     def _hire(self, seat: int, backup: bool) -> None:
         now = self._env.now
         rep = self._world.reps[seat]
-        state = _state(rep)
+        state = rep_state(rep)
         career = self.careers[seat]
         career.hires += 1
         rng = self._world.streams.entity(f"rep.{rep.name}.hire.{career.hires}")
@@ -269,7 +265,7 @@ class StaffingDesk:
     # -- the day ------------------------------------------------------------------------------------
     def day_tasks(self, rep: Worker, day: int, now: float, expires: float) -> tuple[list[Task], bool]:
         """Compulsory schooling of the day, and whether the rep is in the classroom (no other work)."""
-        career = self.careers[_state(rep).slot]
+        career = self.careers[rep_state(rep).slot]
         tasks: list[Task] = []
         if career.classroom_until >= day:
             tasks.append(self._training(self.day_hours, now, expires))
@@ -283,7 +279,7 @@ class StaffingDesk:
         return tasks, False
 
     def _mentor(self, rep: Worker) -> Worker | None:
-        peers = [p for p in self._world.reps_by_region[rep.region] if p is not rep and not _state(p).vacant]
+        peers = [p for p in self._world.reps_by_region[rep.region] if p is not rep and not rep_state(p).vacant]
         return peers[0] if peers else None
 
     def _training(self, hours: float, now: float, expires: float) -> Task:
@@ -295,11 +291,5 @@ class StaffingDesk:
     def in_post_days(self, now: float) -> None:
         """Count a day in post for every filled seat (the book's rep-months and employed shares)."""
         for seat, rep in enumerate(self._world.reps):
-            if not _state(rep).vacant:
+            if not rep_state(rep).vacant:
                 self._book.add(seat, now, DAYS_IN_POST)
-
-
-def _state(worker: Worker) -> RepState:
-    state = worker.state
-    assert isinstance(state, RepState)
-    return state
