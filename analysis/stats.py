@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit
+from scipy.special import ndtri, stdtrit
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,17 @@ def _pairs(variant: Sequence[float], baseline: Sequence[float]) -> tuple[np.ndar
         raise ValueError(f"paired samples need equal lengths (got {v.size} and {b.size})")
     keep = np.isfinite(v) & np.isfinite(b)
     return v[keep], b[keep]
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (NaNs when ``n`` is 0).
+
+    Written out (four lines) rather than importing statsmodels for it: scipy is already here.
+    """
+    if n <= 0:
+        return math.nan, math.nan
+    z = float(ndtri(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

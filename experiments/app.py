@@ -102,6 +102,7 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
                     f"experiment.report.groups.{group}[{i}]",
                     f"unknown variant {member!r}; variants: {', '.join(names)}",
                 )
+    _check_studies(experiment, names)
     for i, key in enumerate(sensitivity.parameters):
         if key not in ranges:
             raise ConfigError(
@@ -117,6 +118,31 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
         ranges=ranges,
         grid=grid_points(experiment),
     )
+
+
+def _check_studies(experiment: ExperimentConfig, names: list[str]) -> None:
+    """The studies' variant names exist (one line naming the key otherwise)."""
+    refs = [
+        ("experiment.pilot_design.null_variant", experiment.pilot_design.null_variant, experiment.pilot_design.enabled),
+        (
+            "experiment.early_warning.calm_variant",
+            experiment.early_warning.calm_variant,
+            experiment.early_warning.enabled,
+        ),
+        ("experiment.targets.lever_variant", experiment.targets.lever_variant, experiment.targets.enabled),
+    ]
+    for playbook, shocked in experiment.early_warning.responses.items():
+        refs.append((f"experiment.early_warning.responses.{playbook}", playbook, experiment.early_warning.enabled))
+        refs.append((f"experiment.early_warning.responses.{playbook}", shocked, experiment.early_warning.enabled))
+    for key, name, enabled in refs:
+        if enabled and name and name not in names:
+            raise ConfigError(key, f"unknown variant {name!r}; variants: {', '.join(names)}")
+    if experiment.targets.enabled:
+        from salesboost.targets import targets_from_dict  # noqa: PLC0415
+
+        targets_from_dict(
+            {"targets": experiment.targets.targets} if experiment.targets.targets else {}, "experiment.targets"
+        )
 
 
 #: The runs table's name column shows about this many characters; details go to tags.
@@ -313,6 +339,9 @@ def _analyse_and_finish(
     sensitivity = None
     if experiment.sensitivity.enabled:
         sensitivity = _sensitivity(plan, outcome, selection=selection, executor=executor, store=store, out=out)
+    from experiments.studies import run_studies  # noqa: PLC0415
+
+    studies = run_studies(plan, outcome, table, executor=executor, store=store, output_dir=output_dir)
     written = write_outputs(
         plan,
         outcome,
@@ -323,6 +352,7 @@ def _analyse_and_finish(
         sensitivity=sensitivity,
         output_dir=output_dir,
     )
+    written.update(studies.written)
     failed = outcome.failed
     decomposition = _decomposition(plan, table, results, output_dir)
     groups = group_results(
@@ -350,6 +380,7 @@ def _analyse_and_finish(
         calibrated=calibrated,
         groups=groups,
     )
+    lines = [*lines, *studies.lines]
     report_html = write_report_html(
         plan,
         outcome,
@@ -362,12 +393,13 @@ def _analyse_and_finish(
         output_dir=output_dir,
         decomposition=decomposition,
         groups=groups,
+        sections=studies.sections,
     )
     hint = None
     if recorder is not None:
         note = parent_note(plan, summary, comparison, selection, lines, groups=groups)
         recorder.finish(
-            metrics=parent_metrics(comparison, report.metrics, report.objective, selection.best),
+            metrics={**parent_metrics(comparison, report.metrics, report.objective, selection.best), **studies.metrics},
             tags={
                 "mlflow.note.content": note,
                 "best_variant": selection.best or "none (no clear difference)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from experiments.study_config import PilotStudyConfig, TargetsStudyConfig, WarningStudyConfig
 from salesboost import checks
 from salesboost.errors import ConfigError
 from salesboost.metrics import HEADLINE_METRICS, METRIC_NAMES
@@ -151,6 +152,9 @@ class ExperimentConfig:
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    targets: TargetsStudyConfig = field(default_factory=TargetsStudyConfig)
+    pilot_design: PilotStudyConfig = field(default_factory=PilotStudyConfig)
+    early_warning: WarningStudyConfig = field(default_factory=WarningStudyConfig)
     cache: bool = True  # reuse finished replications (resume; same config + seed + model code)
     cache_dir: str | None = None  # null: .salesboost/results at the repository root
 

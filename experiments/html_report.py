@@ -59,6 +59,7 @@ def write_report_html(
     output_dir: Path,
     decomposition: Mapping[str, pd.DataFrame] | None = None,
     groups: Sequence[GroupResult] = (),
+    sections: Sequence[str] = (),
 ) -> Path:
     """Write ``output_dir/report.html``; return its path. ``written`` are the output files by relative name.
 
@@ -79,6 +80,7 @@ def write_report_html(
         decomposition=decomposition or {},
         groups=groups,
     )
+    report.studies = list(sections)
     path = output_dir / "report.html"
     tmp = path.with_name(".report.html.part")
     tmp.write_text(page(plan.experiment.name, report.body(lines)), encoding="utf-8")
@@ -103,6 +105,7 @@ class _Report:
         groups: Sequence[GroupResult] = (),
     ) -> None:
         self.plan = plan
+        self.studies: list[str] = []  # the studies' own sections (experiments/studies.py)
         self.groups = list(groups)
         self.decomposition = decomposition or {}
         self.experiment = plan.experiment
@@ -131,6 +134,7 @@ class _Report:
                 self.within_groups(),
                 self.variants(),
                 self.headline(),
+                *self.studies,
                 self.sources(),
                 self.plots(),
                 self.caveats(),
@@ -520,7 +524,11 @@ class _Report:
     # --- plots ------------------------------------------------------------------------------
 
     def _images(self) -> list[str]:
-        return [n for n, p in self.written.items() if p.suffix.lower() in IMAGE_TYPES and p.is_file()]
+        return [
+            n
+            for n, p in self.written.items()
+            if p.suffix.lower() in IMAGE_TYPES and p.is_file() and not n.startswith("study/")  # shown in their section
+        ]
 
     def _figure(self, name: str) -> str:
         heading, caption = _plot_caption(name)

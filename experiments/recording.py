@@ -295,6 +295,7 @@ PANEL_FILES: dict[str, str] = {
     "tier_transitions": "panel_tier_transitions.parquet",
     "outreach": "panel_outreach.parquet",
     "reps": "panel_reps.parquet",
+    "market": "panel_market.parquet",
 }
 
 

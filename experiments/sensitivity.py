@@ -64,7 +64,7 @@ def get_path(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 def idle(key: str, variant: Variant) -> bool:
-    """Whether ``key`` cannot move ``variant``: outreach settings without outreach, rep settings without a scheme.
+    """Whether ``key`` cannot move ``variant``: outreach off, reps without a scheme, risk without playbooks.
 
     Without listed parameters the sensitivity moves every range except those idle for both the
     variant and the baseline, so a study without outreach or incentives does not spend runs on
@@ -74,6 +74,8 @@ def idle(key: str, variant: Variant) -> bool:
         return variant.scenario.outreach.strategy == "off"
     if key.startswith(("reps.", "incentive.")):
         return not variant.scenario.incentive.active
+    if key.startswith("risk."):  # the market series and core accounts only move what alarms switch on
+        return not variant.scenario.risk.playbooks
     return False
 
 

@@ -66,6 +66,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("in_flight", "cohort leads still open when the run ends", 0),
     MetricSpec("reorders", "cohort requests that were an account's direct reorder (no call, straight to the quote)", 0),
     MetricSpec("payout_cost", "incentive pay accrued to the window's months (settled per period, every seat)", -1),
+    MetricSpec("playbook_cost", "what the risk playbooks that switched on cost in the window", -1),
     MetricSpec("payout_share", "payout cost / revenue", -1),
     MetricSpec("quota_attainment_share", "share of settled rep-periods ending in the window that reached quota", +1),
     MetricSpec("quota_attainment_median", "median attainment (revenue / prorated quota) of those rep-periods", +1),

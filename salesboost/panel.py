@@ -48,7 +48,7 @@ WORK_KINDS: tuple[str, ...] = (
 #: Work kinds that do not count as busy time.
 NOT_BUSY: tuple[str, ...] = ("absence",)
 #: Names of the tables a run's panel holds.
-TABLES: tuple[str, ...] = ("pipeline", "workers", "tiers", "tier_transitions", "outreach", "reps")
+TABLES: tuple[str, ...] = ("pipeline", "workers", "tiers", "tier_transitions", "outreach", "reps", "market")
 #: The columns of a table that name the row; all others are numbers.
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "pipeline": ("period", "period_start", *PANEL_DIMENSIONS[1:]),
@@ -57,6 +57,7 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "tier_transitions": ("period", "period_start", "from_tier", "to_tier"),
     "outreach": ("period", "period_start", "tier", "channel"),
     "reps": ("period", "period_start", "worker", "region", "status"),
+    "market": ("period", "period_start", "team"),
 }
 #: The tier of a lead that is not an account's request (a prospect), and of an account won since the last snapshot.
 PROSPECT_TIER = "prospect"

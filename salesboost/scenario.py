@@ -17,6 +17,7 @@ from salesboost.outreach import OutreachConfig
 from salesboost.pipeline import PipelineConfig
 from salesboost.products import ProductConfig
 from salesboost.reps import RepsConfig
+from salesboost.risk import PilotConfig, RiskConfig
 from salesboost.team import EconomicsConfig, TeamConfig
 
 
@@ -73,6 +74,8 @@ class Scenario:
     outreach: OutreachConfig = field(default_factory=OutreachConfig)
     reps: RepsConfig = field(default_factory=RepsConfig)
     incentive: IncentiveConfig = field(default_factory=IncentiveConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    pilot: PilotConfig = field(default_factory=PilotConfig)
 
     def __post_init__(self) -> None:
         checks.shares("products", {k: p.share for k, p in self.products.items()})
@@ -86,6 +89,24 @@ class Scenario:
                     f"team.reps.{region}",
                     f"region {region!r} receives {share:.0%} of leads but has no reps; give it at least 1 rep",
                 )
+        for i, region in enumerate(self.pilot.regions):
+            if region not in regions:
+                raise ConfigError(
+                    f"pilot.regions[{i}]", f"unknown region {region!r}; market.regions has {', '.join(regions)}"
+                )
+        for i, shock in enumerate(self.risk.shocks):
+            if shock.kind == "key_reps_leave" and not self.incentive.active:
+                raise ConfigError(
+                    f"risk.shocks[{i}].kind",
+                    "key_reps_leave needs an incentive scheme (its staffing desk): set incentive=",
+                )
+        for i, playbook in enumerate(self.risk.playbooks):
+            if playbook.response == "talent_pool" and not self.incentive.active:
+                raise ConfigError(
+                    f"risk.playbooks[{i}].response", "talent_pool needs an incentive scheme (its staffing desk)"
+                )
+            if playbook.response == "product_mix" and not {"A", "B"} <= set(self.products):
+                raise ConfigError(f"risk.playbooks[{i}].response", "product_mix needs products A and B")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -116,4 +137,6 @@ SCENARIO_SECTIONS: tuple[str, ...] = (
     "outreach",
     "reps",
     "incentive",
+    "risk",
+    "pilot",
 )

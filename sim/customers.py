@@ -122,6 +122,7 @@ class AccountBase:
             account.tags = frozenset(tag for tag, has in tags.items() if has[i])
             self.accounts.append(account)
         self.by_id = {a.id: a for a in self.accounts}
+        self.initial_count = len(self.accounts)  # the accounts after these were won during the run
         self._rows = SingleRows(scenario, scenario.market.segments["existing"].deal_size)
         self._initial = n
         self._end = end
@@ -144,6 +145,8 @@ class AccountBase:
         for account, rate, leave, multiplier in zip(self.accounts, rates, dropout, multipliers, strict=True):
             account.rate, account.dropout, account.spend = rate, leave, multiplier
         self._service_cut = scenario.outreach.effects.service_dropout_cut
+        self.levers: Any = None  # the world's levers, once the risk desk has set them
+        self.core_ids: frozenset[str] = frozenset()
         self._ledger(streams, scenario)
         self._gap_stream = streams.generator("accounts.repeat_gaps")
         self._leave_stream = streams.generator("accounts.dropout")
@@ -304,9 +307,14 @@ class AccountBase:
 
     def dropout(self, account: Account, t: float) -> float:
         """P(``account`` leaves after a purchase at ``t``): its own, cut while a service touch lasts."""
-        if t < account.served_until:
-            return account.dropout * (1.0 - self._service_cut)
-        return account.dropout
+        p = account.dropout * (1.0 - self._service_cut) if t < account.served_until else account.dropout
+        levers = self.levers
+        if levers is not None:  # shocks and playbooks (sim.agents.risk_desk)
+            p *= levers.factor("dropout", t)
+            if account.id in self.core_ids:
+                p *= levers.factor("core_dropout", t)
+            p = min(p, 1.0)
+        return p
 
     def revive(self, account: Account) -> None:
         """An account that had left buys again (a win-back offer worked): from now on its own stream times it."""

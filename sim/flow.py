@@ -50,6 +50,7 @@ class DealFlow:
         scenario = world.scenario
         pipeline = scenario.pipeline
         self._hazard = scenario.behaviour.loss_hazard_per_day
+        self._levers = world.levers
         self._rework_prob = pipeline.quote.rework_prob
         self._revision_prob = pipeline.contract.revision_prob
         self._error_prob = pipeline.erp.error_prob
@@ -110,7 +111,8 @@ class DealFlow:
         lead.rep = rep
         lead.qualified_at = now
         if self._hazard > 0:
-            lead.deadline = now + lead.loss_e / self._hazard * HOURS_PER_DAY
+            hazard = self._hazard * self._levers.factor("loss_hazard", now)
+            lead.deadline = now + lead.loss_e / hazard * HOURS_PER_DAY
             if lead.deadline < self.world.end:
                 self._at(lead.deadline, lambda: self._lose(lead))
         lead.reworks = geometric_rounds(lead.rework_u, self._rework_prob)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+
 from salesboost.pipeline import DailyBatch
 from salesboost.rules import attempts_to_reach, speed_to_lead_multiplier
 from sim.agents.rep import RepState
@@ -21,7 +23,7 @@ from sim.agents.worker import Worker
 from sim.arrivals import hourly_rates, thinned_arrivals
 from sim.customers import Account
 from sim.flow import DealFlow
-from sim.lead import Lead, categorical
+from sim.lead import Lead, RowSource, SequentialRows, categorical
 from sim.recorder import ASSIGNMENT, FOLLOWUP, NOT_CONTACTED, QUALIFIED, UNQUALIFIED
 from sim.tasks import FIRST_CONTACT, Task
 from sim.world import World
@@ -62,6 +64,8 @@ class Intake:
         self._segments = scenario.market.segments
         self._account_qualify = scenario.accounts.qualify_prob
         self._reorder_share = scenario.accounts.reorder_share
+        self._lead_levers = world.levers.moves("qualify") or world.levers.moves("accept")
+        self._demand: dict[str, np.random.Generator] | None = None
 
     # -- arrivals ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -78,7 +82,36 @@ class Intake:
                 world.streams.generator(f"arrivals.{name}.thinning").random,
             )
             self._schedule_prospect(name, times)
+        self._demand = (
+            {name: world.streams.generator(f"arrivals.{name}.demand") for name in world.prospects}
+            if world.levers.moves("demand")
+            else None
+        )
+        diversify = [p.size for p in world.scenario.risk.playbooks if p.response == "diversify"]
+        for name in world.prospects if diversify else ():  # a new segment's prospects, kept once it is entered
+            rows = SequentialRows(
+                RowSource(world.scenario, world.streams, f"lead.{name}.extra", market.segments["new"].deal_size)
+            )
+            times = thinned_arrivals(
+                hourly_rates(market, market.channels[name].share * max(diversify)),
+                weekday,
+                world.streams.generator(f"arrivals.{name}.extra").standard_exponential,
+                world.streams.generator(f"arrivals.{name}.extra.thinning").random,
+            )
+            self._schedule_extra(name, times, rows, 0)
         self._schedule_request()
+
+    def _schedule_extra(self, channel: str, times: Iterator[float], rows: SequentialRows, n: int) -> None:
+        t = next(times, None)
+        if t is None or t >= self.world.end:
+            return
+        self._env.timeout(t - self._env.now).callbacks.append(lambda _e: self._extra(channel, times, rows, n, t))
+
+    def _extra(self, channel: str, times: Iterator[float], rows: SequentialRows, n: int, t: float) -> None:
+        row = rows.next()
+        if self.world.levers.shift("extra_demand", t) > 0:
+            self._new_prospect(f"{channel}.extra-{n}", n, t, row, channel)
+        self._schedule_extra(channel, times, rows, n + 1)
 
     def _schedule_prospect(self, channel: str, times: Iterator[float]) -> None:
         t = next(times, None)
@@ -90,11 +123,19 @@ class Intake:
         world = self.world
         n = self._counts[channel]
         self._counts[channel] = n + 1
-        lead = Lead(f"{channel}-{n}", n, t, world.prospects[channel].next())
+        row = world.prospects[channel].next()  # drawn even when the lead is lost to a demand fall (pairing)
+        demand = self._demand
+        if demand is None or demand[channel].random() < world.levers.factor("demand", t):
+            self._new_prospect(f"{channel}-{n}", n, t, row, channel)
+        self._schedule_prospect(channel, times)
+
+    def _new_prospect(self, lead_id: str, n: int, t: float, row: tuple[float, ...], channel: str) -> None:
+        world = self.world
+        lead = Lead(lead_id, n, t, row)
         lead.channel = channel
         lead.segment = "new"
         lead.region = categorical(lead.region_u, *world.region_bounds)
-        lead.product = categorical(lead.product_u, *world.product_bounds)
+        lead.product = world.product_for(lead.product_u, t)
         self._price(lead, world.channel_qualify[channel])
         lead.needed = attempts_to_reach(lead.contact_u, self._contact_prob)
         self._rec.arrive(lead)
@@ -102,7 +143,6 @@ class Intake:
             self._collect(lead)
         else:
             self._assign(lead, "crm")
-        self._schedule_prospect(channel, times)
 
     def _schedule_request(self) -> None:
         item = self.world.accounts.next_initial_request()
@@ -151,6 +191,10 @@ class Intake:
         lead.margin = product.margin
         lead.qualify_prob = qualify_prob
         lead.accept_prob = segment.accept_prob
+        if self._lead_levers:  # a pilot's lift, in its regions from its start
+            levers = self.world.levers
+            lead.qualify_prob = qualify_prob * levers.factor("qualify", lead.arrived, lead.region)
+            lead.accept_prob = min(1.0, segment.accept_prob * levers.factor("accept", lead.arrived, lead.region))
 
     # -- assignment -------------------------------------------------------------------------
     def _collect(self, lead: Lead) -> None:
@@ -289,7 +333,7 @@ class Intake:
         lead.channel = OUTBOUND
         lead.segment = "new"
         lead.region = rep.region
-        lead.product = categorical(lead.product_u, *world.product_bounds)
+        lead.product = world.product_for(lead.product_u, t)
         self._price(lead, world.scenario.reps.work.prospect_qualify_prob)
         lead.rep = rep
         lead.first_logged = True  # no inbound request: no response time to measure

@@ -144,6 +144,17 @@ class PanelRecorder:
         """The label of each period (``2024-03`` or ``2024-W11``)."""
         return [_label(day, self.period) for day in self._days]
 
+    def period_sums(self, period: int, field: str) -> dict[str, float]:
+        """``field`` of period ``period`` summed per region, over every row so far."""
+        f = LEAD_FIELDS.index(field)
+        out: dict[str, float] = {}
+        if period >= len(self._fields):
+            return out
+        values = self._fields[period]
+        for key, dims in enumerate(self._rows):
+            out[dims[1]] = out.get(dims[1], 0.0) + values[key * _NF + f]
+        return out
+
     # -- registration ------------------------------------------------------------------------
     def key(
         self, cohort: bool, region: str, channel: str, segment: str, product: str, *, tier: str = PROSPECT_TIER

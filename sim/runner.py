@@ -70,6 +70,7 @@ def run(
         if scenario.incentive.active:
             world.incentive = IncentiveDesk(world, request, intake.outbound)
             world.incentive.start()
+        world.risk.start()
         intake.start()
         flow.start_windows()
         world.start_days()
@@ -94,10 +95,18 @@ def run(
     metrics.update(world.ledger.metrics(world.accounts.accounts, rep_cost_per_hour(world)))
     metrics["margin_after_outreach"] = metrics["gross_profit"] - metrics["outreach_cost"]
     metrics.update(world.incentive.book.metrics() if world.incentive is not None else empty_incentive_metrics())
+    if world.incentive is None:  # without a rep book, count the accounts won from the account base
+        won = world.accounts.accounts[world.accounts.initial_count :]
+        metrics["new_customers"] = float(sum(1 for a in won if t0 <= a.first_order < t1))
     metrics.update(effort_shares(rec.work_hours["rep"]))
+    metrics["playbook_cost"] = world.risk.cost(t0, t1)
     metrics["payout_share"] = metrics["payout_cost"] / metrics["revenue"] if metrics["revenue"] else math.nan
     metrics["net_profit"] = (
-        metrics["margin_after_outreach"] - metrics["team_cost"] - metrics["running_cost"] - metrics["payout_cost"]
+        metrics["margin_after_outreach"]
+        - metrics["team_cost"]
+        - metrics["running_cost"]
+        - metrics["payout_cost"]
+        - metrics["playbook_cost"]
     )
     return RunResult(
         scenario=scenario,
@@ -112,6 +121,7 @@ def run(
             **world.panel.tables(),
             **world.ledger.tables(),
             "reps": world.incentive.book.table() if world.incentive is not None else RepBook.empty_table(),
+            "market": world.risk.table(),
         },
         leads_simulated=rec.leads_created,
         sim_end_hours=world.end,

@@ -23,7 +23,8 @@ from sim.calendar import HOURS_PER_DAY, Calendar
 from sim.customers import AccountBase
 from sim.decisions.approvals import ManagerState, pick_clerk_task, pick_manager_task
 from sim.decisions.work import scenario_pipeline_value, work_policy
-from sim.lead import Lead, RowSource, SequentialRows, share_bounds
+from sim.lead import Lead, RowSource, SequentialRows, categorical, share_bounds
+from sim.levers import Levers
 from sim.outreach_ledger import OutreachLedger
 from sim.panel import PanelRecorder
 from sim.recorder import ActivityLog, Recorder
@@ -42,6 +43,8 @@ class World:
         self.end = (horizon.days + horizon.drain_days) * HOURS_PER_DAY
         self.days = int(self.end // HOURS_PER_DAY) + 2
         self.calendar = Calendar.from_config(scenario.calendar)
+        self.levers = Levers()  # pilots, shocks and playbooks change parameters through these
+        self.risk: Any = None  # the risk desk (sim.agents.risk_desk), set once the world is built
         self.panel = PanelRecorder(scenario.calendar.start(), self.end, scenario.kpi.panel_period)
         warmup, days = horizon.warmup_days * HOURS_PER_DAY, horizon.days * HOURS_PER_DAY
         self.ledger = OutreachLedger(
@@ -83,6 +86,22 @@ class World:
         for account in self.accounts.accounts:
             account.owner.state.accounts += 1
             account.owner.state.owned.append(account)
+        from sim.agents.risk_desk import RiskDesk  # noqa: PLC0415 - it imports this module's neighbours
+
+        self.risk = RiskDesk(self)
+        self.accounts.levers = self.levers
+        self.accounts.core_ids = self.risk.core_ids
+
+    def product_for(self, u: float, t: float) -> str:
+        """The product of a new lead with uniform ``u`` at ``t`` (a playbook may move leads to product B)."""
+        shift = self.levers.shift("product_b", t)
+        if shift <= 0:
+            return categorical(u, *self.product_bounds)
+        shares = {k: p.share for k, p in self.products.items()}
+        moved = min(shift, shares["A"])
+        shares["A"] -= moved
+        shares["B"] += moved
+        return categorical(u, *share_bounds(shares))
 
     # -- construction -----------------------------------------------------------------------
     def next_order(self) -> int:

@@ -366,7 +366,7 @@ class IncentiveDesk:
         self.book.served(seat, now, account.id)
         effects = self.world.scenario.outreach.effects
         account.served_until = max(account.served_until, now + effects.service_days * HOURS_PER_DAY)
-        if repeat and u[0] < self._work.repeat_call_complaint_prob:
+        if repeat and u[0] < self._work.repeat_call_complaint_prob * self.world.levers.factor("complaints", now):
             self._complaint(seat, now)
         if account.alive and u[1] < self._work.development_request_prob:
             ledger.outreach(now, account.tier, "development", REQUESTS)
@@ -403,7 +403,9 @@ class IncentiveDesk:
         if account is not None:
             run.served.add(account.id)
             self.book.served(seat, now, account.id)
-            if not timely and self._rngs[seat].random() < self._work.late_complaint_prob:
+            if not timely and self._rngs[seat].random() < self._work.late_complaint_prob * self.world.levers.factor(
+                "complaints", now
+            ):
                 self._complaint(seat, now)
 
     def games(self, rep: Worker) -> bool:

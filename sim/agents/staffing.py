@@ -78,6 +78,8 @@ class StaffingDesk:
         self._life = [world.streams.entity(f"rep.{rep.name}.life") for rep in world.reps]
         self._data = [world.streams.entity(f"rep.{rep.name}.data_use") for rep in world.reps]
         self._pool = dict.fromkeys(world.reps_by_region, self._config.backups_per_region)
+        self._pool_size = self._config.backups_per_region
+        self._hiring = [0] * len(world.reps)  # per seat, the token of the hire that will fill it
         office = world.scenario.calendar.intervals()
         meetings = world.scenario.team.rep_time.meeting_intervals
         self.day_hours = sum(b - a for a, b in office) - sum(b - a for a, b in meetings)
@@ -188,14 +190,34 @@ class StaffingDesk:
             refill = now + config.backup_refill_months * MONTH_HOURS
             if refill < self._world.end:
                 self._env.timeout(refill - now).callbacks.append(lambda _e: self._refill(rep.region))
-        start = now + wait
-        if start < self._world.end:
-            self._env.timeout(wait).callbacks.append(lambda _e: self._hire(seat, backup))
+        if self._world.risk is not None:
+            self._world.risk.left(rep.region)
+        self._schedule_hire(seat, wait, backup)
+
+    def call_up(self, backups: int) -> None:
+        """The talent-pool playbook: ``backups`` more per region, and every empty seat filled from the pool."""
+        self._pool_size += backups
+        for region in self._pool:
+            self._pool[region] += backups
+        wait = self._config.backup_start_days * HOURS_PER_DAY * 7.0 / 5.0
+        for seat, rep in enumerate(self._world.reps):
+            if rep_state(rep).vacant and self._pool[rep.region] > 0:
+                self._pool[rep.region] -= 1
+                self._schedule_hire(seat, wait, True)
+
+    def _schedule_hire(self, seat: int, wait: float, backup: bool) -> None:
+        """Fill ``seat`` after ``wait`` hours; a later call for the same seat replaces this one."""
+        self._hiring[seat] += 1
+        token = self._hiring[seat]
+        if self._env.now + wait < self._world.end:
+            self._env.timeout(wait).callbacks.append(lambda _e: self._hire(seat, backup, token))
 
     def _refill(self, region: str) -> None:
-        self._pool[region] = min(self._pool[region] + 1, self._config.backups_per_region)
+        self._pool[region] = min(self._pool[region] + 1, self._pool_size)
 
-    def _hire(self, seat: int, backup: bool) -> None:
+    def _hire(self, seat: int, backup: bool, token: int) -> None:
+        if token != self._hiring[seat]:
+            return  # replaced by a later call (the talent pool)
         now = self._env.now
         rep = self._world.reps[seat]
         state = rep_state(rep)
