@@ -20,7 +20,7 @@ import pandas as pd
 from analysis.stats import wilson_interval
 from salesboost.indicators import FACT_COLUMNS, Watch, series_for
 
-ALARM_COLUMNS = ("variant", "replication", "rule", "team", "period", "period_start")
+ALARM_COLUMNS = ("variant", "replication", "rule", "team", "period_index", "period_start")
 
 
 def _rows_by_team(frame: pd.DataFrame) -> dict[str, list[dict[str, float]]]:
@@ -153,7 +153,7 @@ def recovery(
 
 
 def switch_on_months(market: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
-    """Per playbook variant and replication: the first period whose close found a playbook on (NaN: never)."""
+    """Per playbook variant and replication: the first period whose close found a playbook on (None: never)."""
     rows = []
     company = market[(market["team"] == "all") & market["variant"].isin(list(variants))]
     for (variant, replication), run in company.groupby(["variant", "replication"], sort=False):

@@ -299,7 +299,9 @@ def _html(
     ]
     header += [Cell("type M", "num"), Cell("P(real | pass)", "num"), Cell("expected value", "num")]
     rows = []
-    for _, r in scores.sort_values(["rule", "treated_units", "weeks"]).iterrows():
+    order = {"plan_rule": 0, "pre_post": 1, "did_placebo": 2, "cuped_did": 3, "synthetic_control": 4}
+    ranked = scores.assign(_order=scores["rule"].map(order).fillna(len(order)))
+    for _, r in ranked.sort_values(["_order", "treated_units", "weeks"]).iterrows():
         applicable = bool(r.get("applicable", True))
         chosen = best is not None and all(r[k] == best[k] for k in ("rule", "weeks", "treated_units"))
         name = Cell(esc(r["rule"]) + ("" if applicable else " <span class='sub'>not applicable</span>"))

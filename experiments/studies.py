@@ -245,16 +245,16 @@ def _warning_html(
     live_from: str,
 ) -> str:
     header: list[Cell | str] = ["rule", "definition", "false alarms / yr"]
-    for shock in shocks:
-        header += [Cell(f"{esc(shock)}: detected", "num"), Cell(f"{esc(shock)}: months", "num")]
+    header += [Cell(with_sub(esc(shock), "detected, months"), "num") for shock in shocks]
     rows = []
     for _, r in scores.iterrows():
         name = esc(r["rule"]) + (" <span class='sub'>the plan's</span>" if r["plan_rule"] else "")
         row: list[Cell | str] = [Cell(name), Cell(code(r["definition"])), num(r["false_alarms_per_year"])]
         for shock in shocks:
-            detected = esc(fmt(r[f"{shock}_detected"], "pct"))
+            months = r[f"{shock}_delay_months"]
+            detected = fmt(r[f"{shock}_detected"], "pct") + (f", {months:g} mo" if math.isfinite(months) else "")
             before = f"on before: {fmt(r[f'{shock}_already_on'], 'pct')}"
-            row += [Cell(with_sub(detected, esc(before)), "num"), num(r[f"{shock}_delay_months"])]
+            row.append(Cell(with_sub(esc(detected), esc(before)), "num"))
         rows.append(row)
     used = sorted({rules[n].indicator for n in scores["rule"]})
     defs = "".join(f"<li>{code(i)}: {esc(indicators.get(i, ''))}</li>" for i in used)

@@ -110,6 +110,19 @@ def targets_study(
             store=store,
         )
         levers = lever_effects(rows, level=settings.level) if not rows.empty else pd.DataFrame()
+        if not levers.empty:  # how far the KPI gets at the far end of each lever's range
+            far = rows.assign(_d=(rows["lever_value"] - rows["current"]).abs())
+            far = far.sort_values("_d").groupby(["target", "lever"]).tail(1).set_index(["target", "lever"])
+            index = list(zip(levers["target"], levers["lever"], strict=True))
+            levers["value_at_end"] = [far.loc[i, "lever_value"] for i in index]
+            levers["kpi_at_end"] = [far.loc[i, "mean"] for i in index]
+            levers["kpi_now"] = [
+                rows[(rows["target"] == t) & (rows["lever"] == lv) & (rows["lever_value"] == rows["current"])][
+                    "mean"
+                ].mean()
+                for t, lv in index
+            ]
+            levers["goal"] = [far.loc[i, "goal"] for i in index]
         if not levers.empty:
             for frame, name in ((rows, "lever_runs.csv"), (levers, "levers.csv")):
                 key, path = write_csv(frame, output_dir, name)
@@ -145,7 +158,8 @@ def targets_study(
     for _, row in levers.iterrows():
         result.lines.append(
             f"lever for {row['target']}: {row['lever']} -> {row['value']:g}: "
-            f"P(hit) {fmt(row['p_hit'], 'pct')} ({row['status']})"
+            f"P(hit) {fmt(row['p_hit'], 'pct')} ({row['status']}); at {row['value_at_end']:g} the KPI is "
+            f"{row['kpi_at_end']:.3g} (now {row['kpi_now']:.3g}, goal {row['goal']:.3g})"
         )
     return result
 
@@ -250,6 +264,8 @@ def _lever_row(h: pd.Series, lever: str, value: float, current: float) -> dict[s
         "current": current,
         "p_hit": h["p_hit"],
         "n": h["n"],
+        "mean": h["mean"],
+        "goal": h["goal"],
     }
 
 
@@ -358,7 +374,7 @@ def _html(
                 num(r.get("target_growth"), "chg"),
                 num(r["pro_rata_target"], "money"),
                 num(r["p_hit"], "pct"),
-                num(r.get("p_hit_pro_rata"), "pct"),
+                num(r.get("pro_rata_p_hit"), "pct"),
                 str(r.get("basis", "")),
             ]
             for _, r in decomposition.iterrows()
@@ -394,6 +410,10 @@ def _html(
                 num(r.get("p_hit_current"), "pct"),
                 num(r["p_hit"], "pct"),
                 str(r["status"]),
+                Cell(
+                    esc(f"{r['kpi_now']:.3g} -> {r['kpi_at_end']:.3g} at {r['value_at_end']:g} (goal {r['goal']:.3g})"),
+                    "num",
+                ),
             ]
             for _, r in levers.iterrows()
         ]
@@ -410,6 +430,7 @@ def _html(
                     Cell("P(hit) now", "num"),
                     Cell("P(hit) moved", "num"),
                     "result",
+                    Cell("KPI now -> at the range's end", "num"),
                 ],
                 lever_rows,
             ),

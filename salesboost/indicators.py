@@ -83,7 +83,8 @@ class Watch:
 
     A rule whose chart needs an in-control mean and sd (or p0) the config does not give
     learns them from its first ``baseline_periods`` finite values (Phase I), which never
-    signal. Missing values (NaN, or no trials) are skipped.
+    signal. Missing values (NaN, or no trials) are skipped by charts and break a level rule's
+    run of months (``threshold``, ``streak``).
     """
 
     def __init__(self, rule: Any) -> None:
@@ -95,6 +96,8 @@ class Watch:
     def update(self, value: float, n: float = 1.0) -> bool:
         """Feed the next period; True when the rule signals."""
         if not math.isfinite(value) or n <= 0:
+            if self._detector is not None and self.rule.chart in ("threshold", "streak"):
+                self._detector.update(math.nan)  # a missing month breaks a run of months
             return False
         if self._detector is None:
             self._seen.append((value, n))

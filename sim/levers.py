@@ -48,6 +48,8 @@ class Levers:
                 value *= factor
         return value
 
-    def shift(self, name: str, t: float) -> float:
-        """The sum of lever ``name``'s steps in force at ``t`` (0 when nothing applies): an additive lever."""
-        return sum(f for start, f, _r in self._steps.get(name, ()) if t >= start)
+    def shift(self, name: str, t: float, region: str | None = None) -> float:
+        """The sum of lever ``name``'s steps in force at ``t`` in ``region`` (0 when none applies): an additive lever."""
+        return sum(
+            f for start, f, regions in self._steps.get(name, ()) if t >= start and (regions is None or region in regions)
+        )
