@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.panel import in_window
 from salesboost.panel import NOT_BUSY
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def settled_attainment(reps: pd.DataFrame, window: tuple[str, str] | None = None
     """The rows of reps in post that end a settlement period in ``window`` and have a finite attainment."""
     if reps.empty:
         return reps
-    r = _in_window(reps, window)
+    r = in_window(reps, window)
     keep = (r["settled"] == 1) & (r["status"] != VACANT) & np.isfinite(r["attainment"].astype(float))
     return r[keep]
 
@@ -119,7 +120,7 @@ def effort_shares(workers: pd.DataFrame, window: tuple[str, str] | None = None) 
     keys = ["variant", "replication"]
     if workers.empty:
         return pd.DataFrame(columns=[*keys, "busy_hours", *_share_columns(chosen)])
-    r = _in_window(workers[workers["role"] == "rep"], window)
+    r = in_window(workers[workers["role"] == "rep"], window)
     hours = [f"{k}_hours" for k in chosen]
     out = _with_shares(r.groupby(keys, sort=True)[[*hours, "busy_hours"]].sum().reset_index(), chosen)
     return out[[*keys, "busy_hours", *_share_columns(chosen)]]
@@ -135,7 +136,7 @@ def payout_summary(reps: pd.DataFrame, window: tuple[str, str] | None = None) ->
     """
     if reps.empty:
         return pd.DataFrame(columns=list(PAYOUT_COLUMNS))
-    r = _in_window(reps, window)
+    r = in_window(reps, window)
     in_post = r["status"] != VACANT
     work = r.assign(
         in_post=in_post.astype(int),
@@ -328,24 +329,11 @@ def _with_shares(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     return frame.assign(**shares)
 
 
-def _in_window(frame: pd.DataFrame, window: tuple[str, str] | None) -> pd.DataFrame:
-    if window is None:
-        return frame
-    a, b = window
-    return frame[(frame["period_start"] >= a) & (frame["period_start"] < b)]
-
-
 def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, fontsize=14)
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from analysis.plots import save_png  # noqa: PLC0415
 
-    from analysis.plots import save_figures  # noqa: PLC0415
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return save_figures({path.name: fig}, path.parent, dpi=DPI)[0]
-    finally:
-        plt.close(fig)
+    return save_png(fig, path, dpi=DPI)

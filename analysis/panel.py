@@ -29,6 +29,14 @@ PIPELINE_RATES: dict[str, tuple[str, str]] = {
 ROLE_UTILISATION = "{role}_utilisation"
 
 
+def in_window(frame: pd.DataFrame, window: tuple[str, str] | None) -> pd.DataFrame:
+    """The rows whose ``period_start`` is in ``[first, last_plus_one)`` (all rows when ``window`` is None)."""
+    if window is None:
+        return frame
+    a, b = window
+    return frame[(frame["period_start"] >= a) & (frame["period_start"] < b)]
+
+
 def panel_frame(results: Sequence[RunResult], table: str = "pipeline", *, variant: str | None = None) -> pd.DataFrame:
     """One panel ``table`` of every result, stacked, with a ``replication`` column (and ``variant``).
 

@@ -409,13 +409,6 @@ def plot_operating_characteristics(
         ax.set_xlabel("pilot weeks")
     fig.suptitle("Pilot rules: operating characteristics by pilot length", fontsize=11)
     fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.97))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    from analysis.plots import save_png  # noqa: PLC0415
+
+    return save_png(fig, Path(path), dpi=DPI)

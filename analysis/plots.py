@@ -238,6 +238,22 @@ def write_report_plots(
     return save_figures(figures, out_dir)
 
 
+def save_png(fig: Figure, path: Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically (to ``.<name>.part``, then renamed) and close it."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    try:
+        fig.savefig(part, format="png", dpi=dpi)
+        part.replace(path)
+    finally:
+        plt.close(fig)
+        part.unlink(missing_ok=True)
+    return path
+
+
 def save_figures(figures: Mapping[str, Figure], out_dir: Path, *, dpi: int = 110) -> list[Path]:
     """Save each figure as ``out_dir / name``; return the files written, in order."""
     paths = []

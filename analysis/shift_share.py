@@ -229,15 +229,9 @@ def plot_drill_down(frame: pd.DataFrame, path: Path, *, title: str | None = None
     dropped = f" (first {MAX_PANELS} of {len(dimensions)} dimensions)" if len(dimensions) > MAX_PANELS else ""
     fig.suptitle((title or "Shift-share of the KPI change by dimension: mix and rate effects") + dropped, fontsize=11)
     fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.91))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    from analysis.plots import save_png  # noqa: PLC0415
+
+    return save_png(fig, Path(path), dpi=DPI)
 
 
 def _shift_share(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.panel import in_window
 from analysis.stats import wilson_interval
 from salesboost.targets import DECOMPOSE_UNITS, TARGET_KPIS, TargetConfig
 
@@ -147,7 +148,7 @@ def facts(
     _require(metrics, KEYS, "metrics")
     index = _replications(pipeline, metrics)
     recorded = pd.MultiIndex.from_frame(pipeline[KEYS].drop_duplicates())
-    p = _in_window(pipeline, window)
+    p = in_window(pipeline, window)
     if cohort is not None and "cohort" in p.columns:
         p = p[p["cohort"].astype(bool) == cohort]
     revenue = p["revenue"].astype(float)
@@ -270,11 +271,11 @@ def unit_sales(
         if reps is None:
             raise ValueError("rep sales are read from the reps panel: pass reps=")
         _require(reps, [*KEYS, "period_start", "worker", "revenue"], "reps")
-        rows, column = _in_window(reps, window), "worker"
+        rows, column = in_window(reps, window), "worker"
     else:
         column = "region" if unit == "team" else unit
         _require(pipeline, [*KEYS, "period_start", column, "revenue"], "pipeline")
-        rows = _in_window(pipeline, window)
+        rows = in_window(pipeline, window)
         if cohort is not None and "cohort" in rows.columns:
             rows = rows[rows["cohort"].astype(bool) == cohort]
     source = reps if unit == "rep" else pipeline
@@ -559,7 +560,7 @@ def _filled_seats(
     if reps is None or reps.empty:
         return fallback
     _require(reps, [*KEYS, "period_start", "status"], "reps")
-    r = _in_window(reps, window)
+    r = in_window(reps, window)
     filled = r.assign(_filled=(r["status"] != VACANT).astype(float))
     per_month = filled.groupby([*KEYS, "period_start"])["_filled"].sum()
     mean = per_month.groupby(level=KEYS).mean().reindex(index)
@@ -598,27 +599,11 @@ def _exact_total(targets: np.ndarray, total: float) -> np.ndarray:
     return out
 
 
-def _in_window(frame: pd.DataFrame, window: tuple[str, str] | None) -> pd.DataFrame:
-    if window is None:
-        return frame
-    a, b = window
-    return frame[(frame["period_start"] >= a) & (frame["period_start"] < b)]
-
-
 def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, fontsize=14)
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically: to ``<name>.part`` first, then renamed over ``path``."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from analysis.plots import save_png  # noqa: PLC0415
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f"{path.name}.part")
-    try:
-        fig.savefig(part, format="png", dpi=DPI)
-        part.replace(path)
-    finally:
-        plt.close(fig)
-        part.unlink(missing_ok=True)
-    return path
+    return save_png(fig, path, dpi=DPI)

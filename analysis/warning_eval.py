@@ -188,9 +188,6 @@ def plot_scores(scores: pd.DataFrame, shocks: Sequence[str], path: Path) -> Path
     right.set_xlabel("median months to the alarm (label: share of shocks detected in time)")
     right.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    from analysis.plots import save_png  # noqa: PLC0415
+
+    return save_png(fig, path)

@@ -442,6 +442,7 @@ def _sensitivity(
     store: ResultStore | None,
     out: TextIO,
 ) -> pd.DataFrame | None:
+    from experiments.scheduler import run_fixed  # noqa: PLC0415
     from experiments.sensitivity import probes, sensitivity_table  # noqa: PLC0415
 
     settings = plan.experiment.sensitivity
@@ -455,18 +456,14 @@ def _sensitivity(
     all_probes = probes(target, baseline, plan.ranges, settings.parameters)
     k = settings.replications
     distinct = {p.variant.name: p.variant for p in all_probes}  # an idle side appears once
-    sweep = Sweep(
+    done = run_fixed(
         list(distinct.values()),
         seed=plan.experiment.seed,
         replications=k,
-        adaptive=type(plan.experiment.adaptive)(),
         executor=executor,
         store=store,
-        progress=Progress(0, f"{plan.experiment.name}: sensitivity"),
+        label=f"{plan.experiment.name}: sensitivity",
     )
-    done = sweep.run()
-    if sweep.progress is not None:
-        sweep.progress.close()
     probe_runs = {n: r.ordered() for n, r in done.runs.items() if r.error is None}
     default = (
         [runs[name].results[r] for r in range(k) if r in runs[name].results],

@@ -187,7 +187,7 @@ def _write_incentives(
     )
 
     schemes = [v.name for v in plan.variants if v.scenario.incentive.active]
-    window = _window(plan)
+    window = measured_window(plan)
     reps, workers = _stacked(frames, "reps", schemes), _stacked(frames, "workers", schemes)
     written: dict[str, Path] = {}
     if reps.empty:
@@ -248,7 +248,7 @@ def _write_tiers(
         write_transition_plot,
     )
 
-    window = _window(plan)
+    window = measured_window(plan)
     tiers, transitions = _stacked(frames, "tiers"), _stacked(frames, "tier_transitions")
     outreach, pipeline = _stacked(frames, "outreach"), _stacked(frames, "pipeline")
     breakdown = tier_breakdown(tiers, outreach, pipeline, window=window)
@@ -276,7 +276,7 @@ def _stacked(frames: dict[str, dict[str, pd.DataFrame]], table: str, names: list
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _window(plan: Plan) -> tuple[str, str]:
+def measured_window(plan: Plan) -> tuple[str, str]:
     """The measured window's first and last-plus-one day, ISO dates (the panel's period_start filter)."""
     scenario = plan.variants[0].scenario
     start = scenario.calendar.start()

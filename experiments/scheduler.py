@@ -267,3 +267,29 @@ def _describe(error: BaseException) -> str:
     cause: Any = getattr(error, "cause", None) or error
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+def run_fixed(
+    variants: Sequence[Variant],
+    *,
+    seed: int,
+    replications: int,
+    executor: Executor,
+    store: ResultStore | None,
+    label: str,
+) -> SweepOutcome:
+    """Replications ``0..replications-1`` of each variant (no adaptive stopping), with a progress line ``label``."""
+    sweep = Sweep(
+        list(variants),
+        seed=seed,
+        replications=replications,
+        adaptive=AdaptiveConfig(),
+        executor=executor,
+        store=store,
+        progress=Progress(0, label),
+    )
+    try:
+        return sweep.run()
+    finally:
+        if sweep.progress is not None:
+            sweep.progress.close()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.html_parts import Cell, code, esc, table, with_sub
+from experiments.outputs import measured_window
 from experiments.studies import StudyOutput, fig, fmt, num, plot, section, stacked, write_csv
 
 if TYPE_CHECKING:
@@ -25,25 +26,13 @@ if TYPE_CHECKING:
     from experiments.variants import Variant
 
 
-def _window(plan: Plan) -> tuple[str, str]:
-    import datetime as dt  # noqa: PLC0415
-
-    scenario = plan.variants[0].scenario
-    start = scenario.calendar.start()
-    horizon = scenario.horizon
-    return (
-        (start + dt.timedelta(days=horizon.warmup_days)).isoformat(),
-        (start + dt.timedelta(days=horizon.days)).isoformat(),
-    )
-
-
 def _facts(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame) -> pd.DataFrame:
     from analysis.targets import facts  # noqa: PLC0415
 
     pipeline = stacked(plan, outcome, "pipeline")
     reps = stacked(plan, outcome, "reps")
     seats = sum(plan.variants[0].scenario.team.reps.values())
-    return facts(pipeline, replications, reps if not reps.empty else None, _window(plan), rep_seats=seats)
+    return facts(pipeline, replications, reps if not reps.empty else None, measured_window(plan), rep_seats=seats)
 
 
 def targets_study(
@@ -83,7 +72,7 @@ def targets_study(
     parts = []
     for unit in settings.decompose:
         try:
-            by_unit = unit_sales(pipeline, _window(plan), unit, reps=reps)
+            by_unit = unit_sales(pipeline, measured_window(plan), unit, reps=reps)
             parts.append(decompose_target(by_unit, unit=unit, total_growth=growth, baseline=baseline, variant=focus))
         except (ValueError, KeyError) as error:
             result.lines.append(f"targets: no {unit} decomposition ({error})")
@@ -187,8 +176,7 @@ def _lever_search(
     """P(hit) of each missed target with each lever moved alone, ``lever_replications`` runs each."""
     from analysis.compare import replication_table  # noqa: PLC0415
     from analysis.targets import facts, p_hit  # noqa: PLC0415
-    from experiments.progress import Progress  # noqa: PLC0415
-    from experiments.scheduler import Sweep  # noqa: PLC0415
+    from experiments.scheduler import run_fixed  # noqa: PLC0415
     from experiments.sensitivity import set_path  # noqa: PLC0415
     from experiments.variants import Variant  # noqa: PLC0415
     from salesboost.scenario import Scenario  # noqa: PLC0415
@@ -210,18 +198,14 @@ def _lever_search(
                 Variant(name, (*target.overrides, f"{key}={value:g}"), data, Scenario.from_dict(data)),
             )
     k = settings.lever_replications
-    sweep = Sweep(
+    done = run_fixed(
         [baseline, target, *(m[3] for m in moved.values())],
         seed=plan.experiment.seed,
         replications=k,
-        adaptive=type(plan.experiment.adaptive)(),
         executor=executor,
         store=store,
-        progress=Progress(0, f"{plan.experiment.name}: lever search"),
+        label=f"{plan.experiment.name}: lever search",
     )
-    done = sweep.run()
-    if sweep.progress is not None:
-        sweep.progress.close()
     results = {n: r.ordered() for n, r in done.runs.items() if r.error is None and r.results}
     table_ = replication_table(results)
     fake_plan_runs = {n: r for n, r in done.runs.items() if r.error is None and r.results}
@@ -236,7 +220,7 @@ def _lever_search(
             pipeline[pipeline["variant"].isin(subset)],
             table_[table_["variant"].isin(subset)],
             reps[reps["variant"].isin(subset)] if not reps.empty else None,
-            _window(plan),
+            measured_window(plan),
             rep_seats=seats[name],
         )
         frames.append(f[f["variant"] == name])
@@ -290,7 +274,7 @@ def _drill_down(
     """Win rate (wins / leads) of ``focus`` against last year by who, what, where and when; the plan's example."""
     from analysis.shift_share import diagnosis, drill_down, plan_example, plot_drill_down, shift_share  # noqa: PLC0415
 
-    start, end = _window(plan)
+    start, end = measured_window(plan)
     window = pipeline[(pipeline["period_start"] >= start) & (pipeline["period_start"] < end)].copy()
     window["month"] = window["period_start"].str[5:7]  # when: the calendar month, the same in both years
     dims = [d if d != "period" else "month" for d in dimensions if d in window.columns or d == "period"]

@@ -49,7 +49,6 @@ class Levers:
         return value
 
     def shift(self, name: str, t: float, region: str | None = None) -> float:
-        """The sum of lever ``name``'s steps in force at ``t`` in ``region`` (0 when none applies): an additive lever."""
-        return sum(
-            f for start, f, regions in self._steps.get(name, ()) if t >= start and (regions is None or region in regions)
-        )
+        """The sum of lever ``name``'s steps in force at ``t`` in ``region`` (0 when none applies): additive."""
+        steps = self._steps.get(name, ())
+        return sum(f for start, f, regions in steps if t >= start and (regions is None or region in regions))

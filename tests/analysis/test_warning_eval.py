@@ -68,7 +68,10 @@ def test_alarms_are_exactly_the_planted_months_on_the_company_series() -> None:
     assert list(table.columns) == list(ALARM_COLUMNS)
     assert set(table["team"]) == {"all"}
     assert set(table["rule"]) == {"growth"}
-    got = {(v, r, p, s) for v, r, p, s in table[["variant", "replication", "period_index", "period_start"]].itertuples(False)}
+    got = {
+        (v, r, p, s)
+        for v, r, p, s in table[["variant", "replication", "period_index", "period_start"]].itertuples(False)
+    }
     want = {(v, r, p, MONTHS[p]) for (v, r), months in PLANTED.items() for p in months}
     assert got == want
     assert len(table) == len(want)

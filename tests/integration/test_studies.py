@@ -78,7 +78,9 @@ def test_pilot_design_scores_every_rule_and_checks_the_closed_form(tmp_path):
     scores = pd.read_csv(out / "study" / "pilot_design.csv")
     assert set(scores["rule"]) == {"plan_rule", "pre_post", "did_placebo", "cuped_did", "synthetic_control"}
     assert not scores.loc[scores["rule"] == "synthetic_control", "applicable"].any()  # 2 donors: never
-    assert scores.loc[scores["rule"] == "did_placebo", "applicable"].all()  # 30 weeks of history: enough placebos
+    did = scores[scores["rule"] == "did_placebo"].set_index(["treated_units", "weeks"])["applicable"]
+    assert did.loc[1].all()  # 30 weeks of history: enough placebo windows for one pilot region
+    assert not did.loc[(2, 8)]  # two pilot regions for 8 weeks: 17 placebos, p can never reach 0.05
     pilots = pd.read_csv(out / "study" / "pilots.csv")
     null = pilots[pilots["true_effect"] == 0]
     assert (null["realised_effect"] == 0).all()
