@@ -25,7 +25,7 @@ class TargetsStudyConfig:
     lever_replications: int = 4
     lever_variant: str = ""  # the variant whose missed targets the search works on ("": the first non-baseline)
     decompose: list[str] = field(default_factory=lambda: ["region", "product", "segment", "team", "rep"])
-    drill_down: list[str] = field(default_factory=lambda: ["segment", "product", "region", "channel", "tier"])
+    drill_down: list[str] = field(default_factory=lambda: ["segment", "product", "region", "channel", "tier", "period"])
 
     def __post_init__(self) -> None:
         if not 0.0 < self.level < 1.0:
