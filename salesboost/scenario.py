@@ -14,10 +14,11 @@ from salesboost.errors import ConfigError
 from salesboost.incentive import IncentiveConfig
 from salesboost.market import MarketConfig
 from salesboost.outreach import OutreachConfig
+from salesboost.pilot import PilotConfig
 from salesboost.pipeline import PipelineConfig
 from salesboost.products import ProductConfig
 from salesboost.reps import RepsConfig
-from salesboost.risk import PilotConfig, RiskConfig
+from salesboost.risk import RiskConfig
 from salesboost.team import EconomicsConfig, TeamConfig
 
 

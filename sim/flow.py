@@ -343,6 +343,8 @@ class DealFlow:
         self._leave(lead, now)
         self._log(lead, "lost_to_competitor", "competitor", now, now)
         self._rec.close(lead, LOST)
+        if lead.account is not None:  # an existing customer went to the competitor: observable, unlike dropout
+            self.world.risk.lost(lead, now)
 
     def start_windows(self) -> None:
         """Open the managers' review windows at their times on working days (window approval)."""
