@@ -145,6 +145,9 @@ class RiskDesk:
         self._left[region] += 1
         self._left[COMPANY] += 1
 
+    def lost(self, lead: Any, now: float) -> None:
+        """``lead``, a deal of an existing account, went to the competitor at ``now``."""
+
     # -- the period's close ------------------------------------------------------------------------
     def _close(self, p: int) -> None:
         now = self._env.now
