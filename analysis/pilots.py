@@ -12,6 +12,8 @@ This module holds the pieces that quantify that for a design:
   an optional true effect, for tests and the study's analytic cross-check.
 * :func:`evaluate` and :func:`recommend`: false-positive rate, power, exaggeration (type M),
   P(real | pass) and the expected value of each rule and design over simulated pilots.
+* :func:`verdict_rates`: how often each rule rolls out a real policy (one whose effect the
+  simulator measures but nobody injects), with the effect it really had.
 * :func:`plot_operating_characteristics`.
 
 The rules themselves (:data:`RULES`) live in :mod:`analysis.pilot_estimators` and are
@@ -58,6 +60,7 @@ __all__ = [
     "recommend",
     "simulate_panel",
     "synthetic_control",
+    "verdict_rates",
 ]
 
 DPI = 110
@@ -352,6 +355,43 @@ def _design_cost(costs: Mapping[tuple, float], design: tuple) -> float:
     if design not in costs:
         raise ValueError(f"pilot_cost has no entry for design {design} (has {list(costs)})")
     return float(costs[design])
+
+
+def verdict_rates(pilots: pd.DataFrame, *, by: Sequence[str] = ("variant", "design", "rule", "weeks")) -> pd.DataFrame:
+    """Per group of simulated pilots of a real policy: how often the rule rolls it out, and its true effect.
+
+    ``pilots`` has one row per pilot and rule (``passed``, ``applicable``, ``lift``,
+    ``realised_effect`` and the ``by`` columns). Per group: ``n_pilots``, ``pass_rate`` with its
+    Wilson 95% interval (``pass_low``, ``pass_high``), the median estimated ``lift``, and the
+    mean, 10th and 90th percentile of the realised effect over the group's pilots
+    (``realised_mean``, ``realised_p10``, ``realised_p90``). NaN rates where the rule is not
+    applicable to the design.
+    """
+    by = list(by)
+    missing = {"passed", "applicable", "lift", "realised_effect", *by} - set(pilots.columns)
+    if missing:
+        raise ValueError(f"pilots lacks columns {sorted(missing)}")
+    rows = []
+    for key, group in pilots.groupby(by, sort=False):
+        keys = key if isinstance(key, tuple) else (key,)
+        row: dict[str, object] = dict(zip(by, keys, strict=True))
+        realised = group["realised_effect"].to_numpy(dtype=float)
+        applicable = bool(group["applicable"].astype(bool).all())
+        n, passed = len(group), int(group["passed"].astype(bool).sum())
+        low, high = wilson_interval(passed, n) if applicable else (math.nan, math.nan)
+        row.update(
+            n_pilots=n,
+            pass_rate=passed / n if applicable and n else math.nan,
+            pass_low=low,
+            pass_high=high,
+            lift_median=float(np.nanmedian(group["lift"].to_numpy(dtype=float))) if applicable else math.nan,
+            realised_mean=float(np.nanmean(realised)) if np.isfinite(realised).any() else math.nan,
+            realised_p10=float(np.nanpercentile(realised, 10)) if np.isfinite(realised).any() else math.nan,
+            realised_p90=float(np.nanpercentile(realised, 90)) if np.isfinite(realised).any() else math.nan,
+            applicable=applicable,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def recommend(table: pd.DataFrame, *, max_fpr: float = 0.10) -> pd.Series | None:

@@ -191,3 +191,30 @@ def plot_scores(scores: pd.DataFrame, shocks: Sequence[str], path: Path) -> Path
     from analysis.plots import save_png  # noqa: PLC0415
 
     return save_png(fig, path)
+
+
+def plot_recovery(recovered: pd.DataFrame, path: Path) -> Path:
+    """Per playbook, the share of its shock's net-profit loss it recovers (± 2 standard errors) and of revenue."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    names = list(recovered["playbook"])
+    y = np.arange(len(names))
+    lost = recovered["net_profit_lost"].to_numpy(dtype=float)
+    share = recovered["net_profit_share"].to_numpy(dtype=float)
+    error = 2.0 * recovered["net_profit_recovered_se"].to_numpy(dtype=float) / np.where(lost != 0, np.abs(lost), np.nan)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.6))
+    ax.barh(y - 0.2, share, height=0.4, xerr=error, color="#4c72b0", label="net profit (± 2 se)")
+    ax.barh(y + 0.2, recovered["revenue_share"].to_numpy(dtype=float), height=0.4, color="#dd8452", label="revenue")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_yticks(y, [f"{n}\n({s})" for n, s in zip(names, recovered["shock"], strict=True)], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the shock's loss recovered (1 = all of it), paired by replication")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    from analysis.plots import save_png  # noqa: PLC0415
+
+    return save_png(fig, path)

@@ -2,7 +2,9 @@
 
 The variants inject a known lift of P(qualified) in their pilot regions from the pilot's
 start (``pilot.*``); the null variant injects none, and its runs are the null pilots of
-every design. The realised true effect of a pilot is what the simulator knows: the treated
+every design. A variant with a pipeline of its own (``pilot.pipeline``) is a real policy:
+nobody knows its effect in advance, so it is scored apart, by how often each rule would roll
+it out and what its effect really was. The realised true effect of a pilot is what the simulator knows: the treated
 regions' conversion over the pilot weeks against the same regions in the null variant's
 run of the same replication (common random numbers).
 """
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 #: What a pilot's conversion counts: leads that arrived, and leads qualified, per region and week.
 NUMERATOR, DENOMINATOR = "qualified", "leads"
+#: The rules in the order the report lists them.
+_RULE_ORDER = {"plan_rule": 0, "pre_post": 1, "did_placebo": 2, "cuped_did": 3, "synthetic_control": 4}
 
 
 def weekly_panels(pipeline: pd.DataFrame, first: str) -> dict[tuple[str, int], pd.DataFrame]:
@@ -63,14 +67,13 @@ def _rate(panel: pd.DataFrame, units: tuple[str, ...], lo: int, hi: int) -> floa
 def pilot_design(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame, output_dir: Path) -> StudyOutput:
     """False positives, power, exaggeration and expected value of each rule and design; a recommendation."""
     from analysis.pilots import (  # noqa: PLC0415
-        RULES,
-        PilotDesign,
         closed_form_pass_prob,
         closed_form_se,
         estimate_tau,
         evaluate,
         plot_operating_characteristics,
         recommend,
+        verdict_rates,
     )
 
     settings = plan.experiment.pilot_design
@@ -91,14 +94,105 @@ def pilot_design(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame, 
     start_iso = next(iter(starts))
     assert start_iso is not None
     start = next((i for i, w in enumerate(weeks) if w >= start_iso), len(weeks))
-    designs = sorted({tuple(v.scenario.pilot.regions) for v in variants.values() if v.scenario.pilot.regions})
+    # A pilot with a pipeline of its own is a real policy, its effect unknown: it is scored apart
+    # from the grid of injected lifts (whose nominal effect labels each pilot).
+    real = {name for name, v in variants.items() if v.scenario.pilot.pipeline is not None}
+    injected = [v for v in variants.values() if v.name not in real]
+    designs = sorted({tuple(v.scenario.pilot.regions) for v in injected if v.scenario.pilot.regions})
     cases: list[tuple[str, tuple[str, ...], float]] = [(null, d, 0.0) for d in designs]
     cases += [
         (v.name, tuple(v.scenario.pilot.regions), v.scenario.pilot.qualify_lift)
-        for v in variants.values()
+        for v in injected
         if v.scenario.pilot.regions and v.name != null
     ]
     lengths = [w for w in settings.lengths_weeks if start + w <= len(weeks)]
+    real_cases = [(name, tuple(variants[name].scenario.pilot.regions), math.nan) for name in sorted(real)]
+    pilots, real_pilots = (
+        pd.DataFrame(_pilot_rows(c, panels=panels, null=null, start=start, lengths=lengths, settings=settings))
+        for c in (cases, real_cases)
+    )
+    real_table = verdict_rates(real_pilots) if not real_pilots.empty else pd.DataFrame()
+    annual = _annual_gross_profit(plan, replications, null)
+    prior = {float(k): w for k, w in settings.prior.items()} or None
+    regions_of = {len(d): d for d in designs}
+    cost = {(w, n): settings.pilot_cost_per_region_week * w * n for w in lengths for n in {len(d) for d in designs}}
+    scores = evaluate(
+        pilots,
+        prior=prior,
+        value_per_lift=annual * settings.value_share,
+        rollout_cost=settings.rollout_cost,
+        pilot_cost=cost,
+        design_columns=("weeks", "treated_units"),
+        realised="realised_effect",
+    )
+    for effect, group in pilots.groupby("true_effect"):
+        scores[f"realised_at_{effect:g}"] = float(group["realised_effect"].mean())
+    check = _closed_form_check(
+        panels,
+        null=null,
+        designs=designs,
+        start=start,
+        lengths=lengths,
+        settings=settings,
+        scores=scores,
+        formulas=(closed_form_se, closed_form_pass_prob, estimate_tau),
+    )
+    # recommended only where the false-positive rate is below the cap with 95% confidence (its Wilson upper bound)
+    confident = scores[scores["fpr_high"] <= settings.max_fpr]
+    best = recommend(confident, max_fpr=1.0) if not confident.empty else None
+    frames = [(pilots, "pilots.csv"), (scores, "pilot_design.csv"), (check, "closed_form_check.csv")]
+    if not real_table.empty:
+        frames += [(real_pilots, "real_policy_pilots.csv"), (real_table, "real_policy.csv")]
+    for frame, name in frames:
+        key, path = write_csv(frame, output_dir, name)
+        result.written[key] = path
+    drawn = plot(output_dir, "pilot_design.png", lambda p: plot_operating_characteristics(scores, p))
+    if drawn is not None:
+        result.written[drawn[0]] = drawn[1]
+    result.sections.append(
+        _html(
+            scores,
+            check=check,
+            best=best,
+            settings=settings,
+            annual=annual,
+            regions_of=regions_of,
+            written=result.written,
+            real=real_table,
+        )
+    )
+    result.lines += _lines(check, best) + _real_lines(real_table)
+    if best is not None:
+        result.metrics["pilot_recommended_weeks"] = float(best["weeks"])
+        result.metrics["pilot_recommended_fpr"] = float(best["false_positive_rate"])
+    plan_rows = scores[(scores["rule"] == "plan_rule")]
+    for _, row in plan_rows.iterrows():
+        result.metrics[f"plan_rule_fpr_{int(row['weeks'])}w_{int(row['treated_units'])}r"] = float(
+            row["false_positive_rate"]
+        )
+    for _, row in real_table.iterrows():
+        tag = f"{row['variant']}_{row['rule']}_{int(row['weeks'])}w"
+        result.metrics[f"real_pass_rate_{tag}"] = float(row["pass_rate"])
+    return result
+
+
+def _pilot_rows(
+    cases: list[tuple[str, tuple[str, ...], float]],
+    *,
+    panels: dict[tuple[str, int], pd.DataFrame],
+    null: str,
+    start: int,
+    lengths: list[int],
+    settings: Any,
+) -> list[dict[str, Any]]:
+    """One row per (case, replication, length, rule): the rule's estimate and the realised true effect.
+
+    A case is (variant, its pilot regions, its nominal effect: NaN for a real policy). The
+    realised effect is the pilot regions' conversion over the pilot weeks against the null
+    variant's run of the same replication (common random numbers).
+    """
+    from analysis.pilots import RULES, PilotDesign  # noqa: PLC0415
+
     rows: list[dict[str, Any]] = []
     for variant, design, effect in cases:
         for (name, r), panel in panels.items():
@@ -133,62 +227,7 @@ def pilot_design(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame, 
                             "applicable": est.applicable,
                         }
                     )
-    pilots = pd.DataFrame(rows)
-    annual = _annual_gross_profit(plan, replications, null)
-    prior = {float(k): w for k, w in settings.prior.items()} or None
-    regions_of = {len(d): d for d in designs}
-    cost = {(w, n): settings.pilot_cost_per_region_week * w * n for w in lengths for n in {len(d) for d in designs}}
-    scores = evaluate(
-        pilots,
-        prior=prior,
-        value_per_lift=annual * settings.value_share,
-        rollout_cost=settings.rollout_cost,
-        pilot_cost=cost,
-        design_columns=("weeks", "treated_units"),
-        realised="realised_effect",
-    )
-    for effect, group in pilots.groupby("true_effect"):
-        scores[f"realised_at_{effect:g}"] = float(group["realised_effect"].mean())
-    check = _closed_form_check(
-        panels,
-        null=null,
-        designs=designs,
-        start=start,
-        lengths=lengths,
-        settings=settings,
-        scores=scores,
-        formulas=(closed_form_se, closed_form_pass_prob, estimate_tau),
-    )
-    # recommended only where the false-positive rate is below the cap with 95% confidence (its Wilson upper bound)
-    confident = scores[scores["fpr_high"] <= settings.max_fpr]
-    best = recommend(confident, max_fpr=1.0) if not confident.empty else None
-    for frame, name in ((pilots, "pilots.csv"), (scores, "pilot_design.csv"), (check, "closed_form_check.csv")):
-        key, path = write_csv(frame, output_dir, name)
-        result.written[key] = path
-    drawn = plot(output_dir, "pilot_design.png", lambda p: plot_operating_characteristics(scores, p))
-    if drawn is not None:
-        result.written[drawn[0]] = drawn[1]
-    result.sections.append(
-        _html(
-            scores,
-            check=check,
-            best=best,
-            settings=settings,
-            annual=annual,
-            regions_of=regions_of,
-            written=result.written,
-        )
-    )
-    result.lines += _lines(check, best)
-    if best is not None:
-        result.metrics["pilot_recommended_weeks"] = float(best["weeks"])
-        result.metrics["pilot_recommended_fpr"] = float(best["false_positive_rate"])
-    plan_rows = scores[(scores["rule"] == "plan_rule")]
-    for _, row in plan_rows.iterrows():
-        result.metrics[f"plan_rule_fpr_{int(row['weeks'])}w_{int(row['treated_units'])}r"] = float(
-            row["false_positive_rate"]
-        )
-    return result
+    return rows
 
 
 def _warmup_end(plan: Plan) -> str:
@@ -285,6 +324,7 @@ def _html(
     annual: float,
     regions_of: dict[int, tuple[str, ...]],
     written: dict[str, Path],
+    real: pd.DataFrame,
 ) -> str:
     effects = sorted(c.removeprefix("power_at_") for c in scores.columns if c.startswith("power_at_"))
     header: list[Cell | str] = ["rule", Cell("weeks", "num"), "regions", Cell("false positives", "num")]
@@ -299,8 +339,7 @@ def _html(
     ]
     header += [Cell("type M", "num"), Cell("P(real | pass)", "num"), Cell("expected value", "num")]
     rows = []
-    order = {"plan_rule": 0, "pre_post": 1, "did_placebo": 2, "cuped_did": 3, "synthetic_control": 4}
-    ranked = scores.assign(_order=scores["rule"].map(order).fillna(len(order)))
+    ranked = scores.assign(_order=scores["rule"].map(_RULE_ORDER).fillna(len(_RULE_ORDER)))
     for _, r in ranked.sort_values(["_order", "treated_units", "weeks"]).iterrows():
         applicable = bool(r.get("applicable", True))
         chosen = best is not None and all(r[k] == best[k] for k in ("rule", "weeks", "treated_units"))
@@ -369,4 +408,56 @@ def _html(
             caption="domain.md §6: P(lift ≥ threshold | no effect) = 1 - Φ(threshold / SE) at this market's inputs",
         ),
         fig(written, "study/pilot_design.png", "False-positive rate and power per rule against the pilot's length"),
+        _real_html(real, settings),
     )
+
+
+def _real_html(real: pd.DataFrame, settings: Any) -> str:
+    """The small table of a real policy (a pilot pipeline): each rule's verdict rate per length, and its true effect."""
+    if real.empty:
+        return ""
+    lengths = sorted(int(w) for w in real["weeks"].unique())
+    parts = [
+        "<h3>A real policy</h3>",
+        "<p>A pilot of a whole pipeline variant (<code>pilot.pipeline</code>) in its regions from the start: "
+        "nobody injects its effect, the simulator measures it. Per rule and pilot length, the share of "
+        "pilots it would roll out (95% Wilson interval), and the realised true effect on conversion "
+        f"(mean and 10th-90th percentile over the replications). The plan's rule needs +{settings.threshold:.0%}.</p>",
+    ]
+    for variant, block in real.groupby("variant", sort=True):
+        header: list[Cell | str] = ["rule", *(Cell(f"rolls out at {w} wk", "num") for w in lengths)]
+        rows: list[list[Cell | str]] = []
+        ranked = block.assign(_order=block["rule"].map(_RULE_ORDER).fillna(len(_RULE_ORDER)))
+        for rule, by_rule in ranked.sort_values(["_order", "weeks"]).groupby("rule", sort=False):
+            at = by_rule.set_index("weeks")
+            row: list[Cell | str] = [Cell(esc(str(rule)))]
+            for w in lengths:
+                r = at.loc[w] if w in at.index else None
+                if r is None or not bool(r["applicable"]):
+                    row.append(Cell("<span class='sub'>not applicable</span>", "num"))
+                    continue
+                interval = f"{fmt(r['pass_low'], 'pct')}-{fmt(r['pass_high'], 'pct')}"
+                row.append(Cell(with_sub(esc(fmt(r["pass_rate"], "pct")), esc(interval)), "num"))
+            rows.append(row)
+        truth = block.drop_duplicates("weeks").set_index("weeks")
+        effect: list[Cell | str] = [Cell("<em>realised true effect</em>")]
+        for w in lengths:
+            r = truth.loc[w]
+            spread = f"{fmt(r['realised_p10'], 'chg')} to {fmt(r['realised_p90'], 'chg')}"
+            effect.append(Cell(with_sub(esc(fmt(r["realised_mean"], "chg")), esc(spread)), "num"))
+        rows.append(effect)
+        n = int(block["n_pilots"].max())
+        caption = f"{variant} in {block['design'].iloc[0]}: {n} simulated pilots per length"
+        parts.append(table(header, rows, caption=caption))
+    return "".join(parts)
+
+
+def _real_lines(real: pd.DataFrame) -> list[str]:
+    lines = []
+    for (variant, weeks), block in real.groupby(["variant", "weeks"], sort=True):
+        rates = ", ".join(
+            f"{r['rule']} {fmt(r['pass_rate'], 'pct')}" for _, r in block.iterrows() if bool(r["applicable"])
+        )
+        effect = fmt(block["realised_mean"].iloc[0], "chg")
+        lines.append(f"pilot real policy {variant} {int(weeks)} wk: realised effect {effect}; rolled out by {rates}")
+    return lines

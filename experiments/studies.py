@@ -132,7 +132,14 @@ def fig(written: Mapping[str, Path], key: str, caption: str) -> str:
 # -- early warning ------------------------------------------------------------------------------------
 def early_warning(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame, output_dir: Path) -> StudyOutput:
     """Every rule's false alarms a year and detection delay per shock; what each playbook recovers."""
-    from analysis.warning_eval import alarms, plot_scores, recovery, score, switch_on_months  # noqa: PLC0415
+    from analysis.warning_eval import (  # noqa: PLC0415
+        alarms,
+        plot_recovery,
+        plot_scores,
+        recovery,
+        score,
+        switch_on_months,
+    )
     from salesboost.indicators import INDICATORS  # noqa: PLC0415
     from salesboost.warnings import CHART_RULES, PLAN_RULES  # noqa: PLC0415
 
@@ -156,7 +163,7 @@ def early_warning(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame,
         if v.scenario.risk.shocks and not v.scenario.risk.playbooks and v.name in set(market["variant"])
     }
     starts = sorted(market["period_start"].unique())
-    baseline_periods = max(12, *(getattr(r, "baseline_periods", 12) for r in rules.values()))
+    baseline_periods = max(12, *(r.baseline_periods for r in rules.values()))
     live_from = starts[min(baseline_periods, len(starts) - 1)]
     alarm_table = alarms(market, rules)
     scores = score(
@@ -171,7 +178,12 @@ def early_warning(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame,
     scores.insert(1, "plan_rule", [n in PLAN_RULES for n in scores["rule"]])
     scores.insert(2, "definition", [describe_rule(rules[n]) for n in scores["rule"]])
     responses = {p: s for p, s in settings.responses.items() if p in set(replications["variant"])}
-    recovered = recovery(replications, responses, calm=calm) if responses else pd.DataFrame()
+    paid = ("payout_cost",) if "payout_cost" in replications.columns else ()
+    recovered = (
+        recovery(replications, responses, calm=calm, metrics=("net_profit", "revenue", *paid))
+        if responses
+        else pd.DataFrame()
+    )
     on = switch_on_months(market, list(responses))
     if not recovered.empty and not on.empty:
         first = on.groupby("variant")["first_on"].agg(lambda s: s.dropna().min() if s.notna().any() else None)
@@ -189,6 +201,10 @@ def early_warning(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame,
     drawn = plot(output_dir, "warning_scores.png", lambda p: plot_scores(scores, list(shocks), p))
     if drawn is not None:
         result.written[drawn[0]] = drawn[1]
+    if not recovered.empty:
+        drawn = plot(output_dir, "playbook_recovery.png", lambda p: plot_recovery(recovered, p))
+        if drawn is not None:
+            result.written[drawn[0]] = drawn[1]
     result.sections.append(
         _warning_html(
             scores,
@@ -278,6 +294,7 @@ def _warning_html(
             Cell("recovered", "num"),
             Cell("share", "num"),
             Cell("revenue share", "num"),
+            Cell(with_sub("reps' pay", "vs the shock alone"), "num"),
             Cell("playbook cost", "num"),
         ]
         body = [
@@ -289,6 +306,7 @@ def _warning_html(
                 num(r["net_profit_recovered"], "money"),
                 num(r["net_profit_share"], "pct"),
                 num(r["revenue_share"], "pct"),
+                num(r.get("payout_cost_recovered"), "money"),
                 num(r.get("playbook_cost"), "money"),
             ]
             for _, r in recovered.iterrows()
@@ -300,5 +318,14 @@ def _warning_html(
                 body,
                 caption="What each response recovers of its shock's loss (paired by replication; net of its cost)",
             )
+        )
+        parts.append(fig(written, "study/playbook_recovery.png", "Share of each shock's loss its playbook recovers"))
+        parts.append(
+            "<p>Net profit can come back by selling more (the revenue share) or by paying the reps less (their "
+            "pay against the shock alone): a change of scheme that lowers pay in a downturn recovers profit, not "
+            "sales. Reps' attrition in this model reads attainment and floor cuts, not the level of pay, so a "
+            "cheaper scheme's gain is an upper bound. Win-back calls follow deals existing accounts lost to the "
+            "competitor once the playbook is on; the market panel counts them (<code>winback_calls</code>, "
+            "<code>won_back</code>).</p>"
         )
     return section("Early warning", *parts)

@@ -206,11 +206,10 @@ def _lever_search(
         store=store,
         label=f"{plan.experiment.name}: lever search",
     )
-    results = {n: r.ordered() for n, r in done.runs.items() if r.error is None and r.results}
-    table_ = replication_table(results)
-    fake_plan_runs = {n: r for n, r in done.runs.items() if r.error is None and r.results}
-    pipeline = _stack_runs(fake_plan_runs, "pipeline")
-    reps = _stack_runs(fake_plan_runs, "reps")
+    lever_runs = {n: r for n, r in done.runs.items() if r.error is None and r.results}
+    lever_table = replication_table({n: r.ordered() for n, r in lever_runs.items()})
+    pipeline = _stack_runs(lever_runs, "pipeline")
+    reps = _stack_runs(lever_runs, "reps")
     seats = {n: sum(v.scenario.team.reps.values()) for n, v in [(baseline.name, baseline), (target.name, target)]}
     seats.update({n: sum(m[3].scenario.team.reps.values()) for n, m in moved.items()})
     frames = []
@@ -218,7 +217,7 @@ def _lever_search(
         subset = [baseline.name, name]
         f = facts(
             pipeline[pipeline["variant"].isin(subset)],
-            table_[table_["variant"].isin(subset)],
+            lever_table[lever_table["variant"].isin(subset)],
             reps[reps["variant"].isin(subset)] if not reps.empty else None,
             measured_window(plan),
             rep_seats=seats[name],

@@ -37,6 +37,11 @@ COUNT_METRICS: frozenset[str] = frozenset(("new_customers",))
 FLOOR_SIDES: dict[str, str] = {"complaint_rate": "max", "timeliness": "min"}
 
 
+def starts_period(calendar_month: int, *schemes: IncentiveConfig) -> bool:
+    """Whether a month (1-12) starts a settlement period of every scheme (periods align with the year)."""
+    return all((calendar_month - 1) % scheme.months == 0 for scheme in schemes)
+
+
 @dataclass(kw_only=True)
 class ScoreItem:
     """One scorecard line: its block, its weight (points of 100) and the value that scores in full."""

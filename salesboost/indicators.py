@@ -25,6 +25,9 @@ FACT_COLUMNS: tuple[str, ...] = (
     "complaints",
     "served",
     "playbooks_on",
+    "deals_lost",  # existing accounts' deals that went to the competitor in the period
+    "winback_calls",  # win-back calls made (playbook win_back)
+    "won_back",  # of them, customers who came back
 )
 #: Indicator -> its definition (what the plan's wording is read as).
 INDICATORS: dict[str, str] = {

@@ -13,11 +13,20 @@ from typing import Any
 
 from salesboost import checks
 from salesboost.errors import ConfigError
+from salesboost.incentive import IncentiveConfig
 
 #: What a shock does to the world (the size's meaning is in :class:`ShockConfig`).
 SHOCK_KINDS: tuple[str, ...] = ("demand_fall", "competitor_price_cut", "key_reps_leave", "complaints_surge")
 #: The plan's responses the simulation models (what each changes is in :class:`PlaybookConfig`).
-RESPONSES: tuple[str, ...] = ("talent_pool", "diversify", "product_mix", "core_visits", "success_manager")
+RESPONSES: tuple[str, ...] = (
+    "talent_pool",
+    "diversify",
+    "product_mix",
+    "core_visits",
+    "success_manager",
+    "change_incentives",
+    "win_back",
+)
 
 
 @dataclass(kw_only=True)
@@ -87,23 +96,38 @@ class PlaybookConfig:
     filled from the pool at once); ``diversify`` extra new-prospect demand from a new segment,
     relative; ``product_mix`` the share of new leads moved to product B, in share points;
     ``core_visits`` the relative cut of core accounts' dropout (quarterly visits);
-    ``success_manager`` the relative cut of every account's dropout.
+    ``success_manager`` the relative cut of every account's dropout; ``win_back`` P(a call
+    brings back a customer whose deal went to the competitor). ``change_incentives`` has no
+    size: it switches the reps to ``scheme`` (a name in ``risk.schemes``) from the first month
+    that starts a settlement period of both schemes. A ``win_back`` call takes ``call_hours``
+    of the account owner's time and lapses if not made within ``within_days``.
     """
 
     response: str
     alarm: str  # a rule of risk.rules, or of salesboost.warnings' PLAN_RULES / CHART_RULES
-    size: float
+    size: float = 0.0
     cost_per_month: float = 0.0
+    scheme: str | None = None  # change_incentives: the scheme switched to (a key of risk.schemes)
+    call_hours: float = 0.5  # win_back: the owner's time per call
+    within_days: float = 3.0  # win_back: the call lapses after this (the plan: within 3 days)
 
     def __post_init__(self) -> None:
         checks.one_of("response", self.response, RESPONSES)
         checks.non_negative("cost_per_month", self.cost_per_month)
         if not self.alarm.strip():
             raise ConfigError("alarm", "name the warning rule that switches this playbook on")
-        if self.response in ("core_visits", "success_manager", "product_mix") and not 0.0 < self.size <= 1.0:
+        if (
+            self.response in ("core_visits", "success_manager", "product_mix", "win_back")
+            and not 0.0 < self.size <= 1.0
+        ):
             raise ConfigError("size", f"{self.response} needs a size in (0, 1] (got {self.size:g})")
         if self.response in ("talent_pool", "diversify") and not self.size > 0:
             raise ConfigError("size", f"must be > 0 (got {self.size:g})")
+        if self.response == "change_incentives" and not self.scheme:
+            raise ConfigError("scheme", "change_incentives needs the scheme to switch to (a key of risk.schemes)")
+        if self.response == "win_back":
+            checks.positive("call_hours", self.call_hours)
+            checks.positive("within_days", self.within_days)
 
 
 @dataclass(kw_only=True)
@@ -114,6 +138,7 @@ class RiskConfig:
     shocks: list[ShockConfig] = field(default_factory=list)
     rules: dict[str, Any] = field(default_factory=dict)  # name -> rule (salesboost.warnings.rule_from_dict)
     playbooks: list[PlaybookConfig] = field(default_factory=list)
+    schemes: dict[str, IncentiveConfig] = field(default_factory=dict)  # what change_incentives can switch to
     core_share: float = 0.2  # core accounts: this top share of accounts by spend at the start
     quota_per_month: float = 370_000.0  # a seat's monthly sales target for attainment (no scheme: last year's sales)
 
@@ -135,6 +160,16 @@ class RiskConfig:
             if playbook.alarm not in known:
                 raise ConfigError(
                     f"playbooks[{i}].alarm", f"unknown rule {playbook.alarm!r}; rules: {', '.join(sorted(known))}"
+                )
+            if playbook.scheme is not None and playbook.scheme not in self.schemes:
+                named = ", ".join(sorted(self.schemes)) or "none: add one with +incentive@risk.schemes.NAME=FILE"
+                raise ConfigError(
+                    f"playbooks[{i}].scheme", f"unknown scheme {playbook.scheme!r}; risk.schemes: {named}"
+                )
+        for name, scheme in self.schemes.items():
+            if not scheme.active:
+                raise ConfigError(
+                    f"schemes.{name}", "a scheme to switch to must pay for something (not incentive=none)"
                 )
 
     def rule(self, name: str) -> Any:

@@ -15,7 +15,7 @@ from salesboost.incentive import IncentiveConfig
 from salesboost.market import MarketConfig
 from salesboost.outreach import OutreachConfig
 from salesboost.pilot import PilotConfig
-from salesboost.pipeline import PipelineConfig
+from salesboost.pipeline import PipelineConfig, ReviewWindows
 from salesboost.products import ProductConfig
 from salesboost.reps import RepsConfig
 from salesboost.risk import RiskConfig
@@ -95,6 +95,7 @@ class Scenario:
                 raise ConfigError(
                     f"pilot.regions[{i}]", f"unknown region {region!r}; market.regions has {', '.join(regions)}"
                 )
+        self._check_pilot_pipeline()
         for i, shock in enumerate(self.risk.shocks):
             if shock.kind == "key_reps_leave" and not self.incentive.active:
                 raise ConfigError(
@@ -102,12 +103,37 @@ class Scenario:
                     "key_reps_leave needs an incentive scheme (its staffing desk): set incentive=",
                 )
         for i, playbook in enumerate(self.risk.playbooks):
-            if playbook.response == "talent_pool" and not self.incentive.active:
+            if playbook.response in ("talent_pool", "change_incentives") and not self.incentive.active:
+                needs = "its staffing desk" if playbook.response == "talent_pool" else "one to change from"
                 raise ConfigError(
-                    f"risk.playbooks[{i}].response", "talent_pool needs an incentive scheme (its staffing desk)"
+                    f"risk.playbooks[{i}].response", f"{playbook.response} needs an incentive scheme ({needs})"
                 )
             if playbook.response == "product_mix" and not {"A", "B"} <= set(self.products):
                 raise ConfigError(f"risk.playbooks[{i}].response", "product_mix needs products A and B")
+
+    def _check_pilot_pipeline(self) -> None:
+        """The pilot's pipeline must be able to share the world's managers with the scenario's.
+
+        Managers keep one review schedule: when both pipelines review quotes in windows, the
+        windows and their budget must be the same (docs/pilots.md, resources).
+        """
+        pilot = self.pilot.pipeline
+        if pilot is None:
+            return
+        base, own = self.pipeline.approval, pilot.approval
+        if not (isinstance(base.mechanism, ReviewWindows) and isinstance(own.mechanism, ReviewWindows)):
+            return
+        same = {
+            "windows": base.mechanism.times == own.mechanism.times,
+            "window_hours": base.mechanism.budget_hours == own.mechanism.budget_hours,
+        }
+        for key, equal in same.items():
+            if not equal:
+                raise ConfigError(
+                    f"pilot.pipeline.approval.{key}",
+                    f"must equal pipeline.approval.{key} ({getattr(base, key)}) when both pipelines review "
+                    f"in windows (got {getattr(own, key)}): the managers keep one review schedule",
+                )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:

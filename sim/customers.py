@@ -262,9 +262,9 @@ class AccountBase:
         while (item := self.next_initial_request()) is not None:
             yield item
 
-    def request_row(self, account: Account) -> tuple[float, ...]:
-        """The draws of ``account``'s next request, from its own stream."""
-        return self._rows.row(self._stream(account))
+    def request_row(self, account: Account, rng: np.random.Generator | None = None) -> tuple[float, ...]:
+        """The draws of ``account``'s next request, from its own stream (or from ``rng``)."""
+        return self._rows.row(self._stream(account) if rng is None else rng)
 
     def _stream(self, account: Account) -> np.random.Generator:
         rng = account.rng

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from salesboost.pipeline import ErpBatch, OnlineInbox, PaperContract
 from salesboost.rules import geometric_rounds
 from sim.agents.rep import RepState
 from sim.calendar import HOURS_PER_DAY
@@ -48,25 +47,10 @@ class DealFlow:
         self._env = world.env
         self._rec = world.recorder
         scenario = world.scenario
-        pipeline = scenario.pipeline
         self._hazard = scenario.behaviour.loss_hazard_per_day
         self._levers = world.levers
-        self._rework_prob = pipeline.quote.rework_prob
-        self._revision_prob = pipeline.contract.revision_prob
-        self._error_prob = pipeline.erp.error_prob
-        approval = pipeline.approval.mechanism
-        self._escalate_after = approval.escalate_after_hours if isinstance(approval, OnlineInbox) else None
-        contract = pipeline.contract.mechanism
-        self._paper = contract if isinstance(contract, PaperContract) else None
-        erp = pipeline.erp.mechanism
-        self._erp_times = erp.times if isinstance(erp, ErpBatch) else None
         self._products = scenario.products
         self.account_request: AccountRequest | None = None
-        self._courier = (
-            world.streams.sampler("contract.revision_courier_days", self._paper.courier_days)
-            if self._paper is not None
-            else None
-        )
 
     # -- helpers ---------------------------------------------------------------------------
     def _at(self, t: float, then: Callable[[], None]) -> None:
@@ -115,7 +99,7 @@ class DealFlow:
             lead.deadline = now + lead.loss_e / hazard * HOURS_PER_DAY
             if lead.deadline < self.world.end:
                 self._at(lead.deadline, lambda: self._lose(lead))
-        lead.reworks = geometric_rounds(lead.rework_u, self._rework_prob)
+        lead.reworks = geometric_rounds(lead.rework_u, lead.stages.rework_prob)
         self._enter(lead, QUOTE, now)
         factor = self._products[lead.product].quote_prep_factor
         self._rep_task(lead, QUOTE_TASK, lead.prep_hours * factor, self._quoted)
@@ -129,18 +113,19 @@ class DealFlow:
         self._leave(lead, now)
         self._enter(lead, APPROVAL, now)
         lead.submitted = now
-        hours = lead.review_hours if first else self.world.review_hours()
+        stages = lead.stages
+        hours = lead.review_hours if first else stages.review_hours()
         approval = self.world.task(APPROVE_TASK, hours, lead, self._approved, lead.arrived)
         lead.pending = approval
         self.world.approvals.submit(approval)
-        if self._escalate_after is not None:
-            self._at(now + self._escalate_after, lambda: self._escalate(approval))
+        if stages.escalate_after is not None:
+            self._at(now + stages.escalate_after, lambda: self._escalate(approval))
 
     def _escalate(self, task: Task) -> None:
         """A request still waiting at its escalation time goes to the first manager free, at a cost."""
         if task.started >= 0 or task.cancelled:
             return
-        escalation = self.world.escalation_hours
+        escalation = task.lead.stages.escalation_hours
         assert escalation is not None
         task.kind = ESCALATION
         task.hours += escalation()
@@ -161,7 +146,7 @@ class DealFlow:
             lead.reworks -= 1
             self._enter(lead, QUOTE, now)
             factor = self._products[lead.product].quote_prep_factor
-            self._rep_task(lead, QUOTE_TASK, self.world.quote_rework_hours() * factor, self._quoted)
+            self._rep_task(lead, QUOTE_TASK, lead.stages.quote_rework_hours() * factor, self._quoted)
             return
         self._rec.quote_sent(lead, now - lead.qualified_at, now)
         self._enter(lead, CUSTOMER, now)
@@ -185,7 +170,7 @@ class DealFlow:
             return
         self._rec.step(lead, ACCEPTED, now)
         lead.accepted_at = now
-        lead.revisions = geometric_rounds(lead.revision_u, self._revision_prob)
+        lead.revisions = geometric_rounds(lead.revision_u, lead.stages.revision_prob)
         self._enter(lead, CONTRACT, now)
         factor = self._products[lead.product].contract_prep_factor
         incentive = self.world.incentive
@@ -204,7 +189,7 @@ class DealFlow:
             if lead.closed:
                 return
             self._log(lead, "prepare_contract", task.worker.name, task.started, now)
-            if self._paper is not None:
+            if lead.stages.paper is not None:
                 arrive = now + courier_days * HOURS_PER_DAY
                 self._log(lead, "courier_contract", "courier", now, arrive)
                 self._at(arrive, lambda: self._legal(lead, legal))
@@ -228,10 +213,10 @@ class DealFlow:
         now = self._env.now
         if lead.revisions > 0:
             lead.revisions -= 1
-            world = self.world
-            courier = self._courier() if self._courier is not None else 0.0
+            stages = lead.stages
+            courier = stages.courier() if stages.courier is not None else 0.0
             factor = self._products[lead.product].contract_prep_factor
-            self._prepare(lead, world.revision_prep_hours() * factor, world.revision_legal_hours(), courier)
+            self._prepare(lead, stages.revision_prep_hours() * factor, stages.revision_legal_hours(), courier)
             return
         signed = now if lead.pulled else now + lead.sign_days * HOURS_PER_DAY
         self._at(signed, lambda: self._signed(lead, now))
@@ -241,7 +226,7 @@ class DealFlow:
             return
         now = self._env.now
         lead.signed_at = now  # no competitor can take it now
-        paper = self._paper
+        paper = lead.stages.paper
         self._log(lead, "sign_contract", "customer" if paper else "esign", approved, now)
         if paper is None:
             self._countersigned(lead, now)
@@ -270,17 +255,18 @@ class DealFlow:
             state.ptd_wins += 1
             state.ptd_revenue += lead.deal_size
         self._enter(lead, ORDER_ENTRY, now)
-        self._enter_order(lead, geometric_rounds(lead.error_u, self._error_prob), now)
+        self._enter_order(lead, geometric_rounds(lead.error_u, lead.stages.error_prob), now)
 
     # -- order entry -----------------------------------------------------------------------------
     def _enter_order(self, lead: Lead, errors: int, countersigned: float) -> None:
         now = self._env.now
-        if self._erp_times is None:
+        times = lead.stages.erp_times
+        if times is None:
             end = now + lead.entry_hours
             self._log(lead, "enter_order", "erp_sync", now, end)
             self._at(end, lambda: self._booked(lead, countersigned))
             return
-        release = self.world.calendar.next_daily_instant(now, self._erp_times)
+        release = self.world.calendar.next_daily_instant(now, times)
 
         def keyed(task: Task, end: float) -> None:
             self._log(lead, "enter_order", task.worker.name, task.started, end)
@@ -357,8 +343,8 @@ class DealFlow:
         now = self._env.now
         day = int(now // HOURS_PER_DAY)
         cutoff = world.next_order()
-        for manager in world.managers:
-            if manager.calendar.is_workday(day):
+        for manager, mobile in zip(world.managers, world.manager_mobile_days, strict=True):
+            if manager.calendar.is_workday(day) and day not in mobile:  # travelling: the inbox on mobile, no tray
                 state = manager.state
                 state.budget = world.window_budget  # type: ignore[attr-defined]
                 state.cutoff = cutoff  # type: ignore[attr-defined]

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from salesboost.pipeline import DailyBatch
 from salesboost.rules import attempts_to_reach, speed_to_lead_multiplier
 from sim.agents.rep import RepState
 from sim.agents.worker import Worker
@@ -48,15 +47,11 @@ class Intake:
         own = scenario.accounts.speed_to_lead_beta
         self._account_beta = speed.beta if own is None else own
         self._contact_prob = scenario.behaviour.contact_prob
-        followup = scenario.pipeline.followup
-        self._max_attempts = followup.max_attempts
-        self._retry_gap = followup.retry_gap_hours
         self._sla = scenario.kpi.response_sla_business_hours
-        assignment = scenario.pipeline.assignment.mechanism
-        self._batch_times = assignment.times if isinstance(assignment, DailyBatch) else None
-        self._rule = assignment.rule
-        self._batch: list[Lead] = []
-        self._release_at = 0.0
+        self._stages = world.stages
+        self._pilot = world.pilot_stages  # None without a pilot pipeline
+        self._pilot_regions = world.pilot_regions
+        self._pilot_from = world.pilot_from
         self._next_rep = dict.fromkeys(world.reps_by_region, 0)
         self._counts = dict.fromkeys(world.prospects, 0)
         self._outbound: dict[str, int] = {}
@@ -139,7 +134,7 @@ class Intake:
         self._price(lead, world.channel_qualify[channel])
         lead.needed = attempts_to_reach(lead.contact_u, self._contact_prob)
         self._rec.arrive(lead)
-        if self._batch_times is not None:
+        if lead.stages.batch_times is not None:
             self._collect(lead)
         else:
             self._assign(lead, "crm")
@@ -185,6 +180,12 @@ class Intake:
         self._attempt(lead, account.owner, 1)
 
     def _price(self, lead: Lead, qualify_prob: float) -> None:
+        """Price ``lead`` and give it its pipeline: the pilot's in a pilot region from the start (a cohort rule)."""
+        pilot = self._pilot
+        if pilot is not None and lead.arrived >= self._pilot_from and lead.region in self._pilot_regions:
+            pilot.adopt(lead)
+        else:
+            lead.stages = self._stages
         product = self._products[lead.product]
         segment = self._segments[lead.segment]
         lead.deal_size = lead.deal_base * product.price_factor
@@ -200,17 +201,20 @@ class Intake:
     def _collect(self, lead: Lead) -> None:
         env = self._env
         now = env.now
-        if not self._batch:  # the first lead since the last hand-out opens the next batch
-            assert self._batch_times is not None
-            self._release_at = self._calendar.next_daily_instant(now, self._batch_times)
-            env.timeout(self._release_at - now).callbacks.append(self._release)
+        stages = lead.stages
+        batch = stages.batch  # shared by the pipelines that hand out at the same times
+        if not batch:  # the first lead since the last hand-out opens the next batch
+            assert stages.batch_times is not None
+            release = self._calendar.next_daily_instant(now, stages.batch_times)
+            env.timeout(release - now).callbacks.append(lambda _e: self._release(batch))
         self._rec.enter(ASSIGNMENT, now)
-        self._batch.append(lead)
+        batch.append(lead)
 
-    def _release(self, _event: object) -> None:
-        batch, self._batch = self._batch, []
+    def _release(self, batch: list[Lead]) -> None:
+        leads = batch[:]
+        batch.clear()
         now = self._env.now
-        for lead in batch:
+        for lead in leads:
             self._rec.leave(ASSIGNMENT, lead.arrived, now)
             self._assign(lead, "manager")
 
@@ -220,23 +224,24 @@ class Intake:
         if rec.log is not None:
             rec.log(lead, "assign_lead", assigned_by, lead.arrived, now)
         self._followup(lead, now)
-        if self._rule == "pooled":
+        rule = lead.stages.rule
+        if rule == "pooled":
             self._attempt(lead, None, 1)
             return
-        self._attempt(lead, self._pick_rep(lead.region), 1)
+        self._attempt(lead, self._pick_rep(lead.region, rule), 1)
 
     def _followup(self, lead: Lead, now: float) -> None:
         lead.stage_entered = now
         self._rec.enter(FOLLOWUP, now)
 
-    def _pick_rep(self, region: str) -> Worker:
+    def _pick_rep(self, region: str, rule: str) -> Worker:
         """The rep who gets a new lead: among those at work today, unless nobody is."""
         reps = self.world.reps_by_region[region]
         day = int(self._env.now // 24.0)
         if self.world.incentive is not None:  # empty seats take no leads
             reps = [r for r in reps if not _vacant(r)] or self.world.incentive.active_peers(reps[0])
         present = [r for r in reps if r.calendar.is_workday(day)] or reps
-        if self._rule == "least_loaded":
+        if rule == "least_loaded":
             return min(present, key=lambda r: (len(r.own) + r.busy, r.index))
         i = self._next_rep[region]
         for step in range(len(reps)):
@@ -278,13 +283,13 @@ class Intake:
         if lead.needed != lead.attempt:
             if log is not None:
                 log(lead, "call_attempt", rep.name, start, now)
-            if lead.attempt >= self._max_attempts:
+            if lead.attempt >= lead.stages.attempt_cap:
                 if log is not None:
                     log(lead, "not_contacted", rep.name, now, now)
                 rec.leave(FOLLOWUP, lead.stage_entered, now)
                 rec.close(lead, NOT_CONTACTED)
                 return
-            due = rep.calendar.add_working_time(now, self._retry_gap)
+            due = rep.calendar.add_working_time(now, lead.stages.retry_gap)
             nxt = lead.attempt + 1
             target = None if pooled else rep
             self._env.timeout(due - now).callbacks.append(lambda _e: self._attempt(lead, target, nxt))

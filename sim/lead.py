@@ -16,30 +16,44 @@ from typing import Any
 import numpy as np
 
 from salesboost.distributions import Dist
-from salesboost.pipeline import PaperContract
+from salesboost.pipeline import PaperContract, PipelineConfig
 from salesboost.scenario import Scenario
 from sim.inversion import InvertedRows
 from sim.streams import CHUNK, Streams, VectorDraw, vector_draw
 
 
-def _courier(scenario: Scenario) -> Dist | None:
-    mechanism = scenario.pipeline.contract.mechanism
+def courier_days(pipeline: PipelineConfig) -> Dist | None:
+    """The courier's transit time of ``pipeline``'s paper contract (None with e-signature)."""
+    mechanism = pipeline.contract.mechanism
     return mechanism.courier_days if isinstance(mechanism, PaperContract) else None
 
 
-#: Per-lead values drawn from a distribution: attribute -> where it lives in the scenario.
+#: Per-lead values whose distribution is the pipeline's: attribute -> where it lives in a pipeline.
+PIPELINE_DRAWS: dict[str, Callable[[PipelineConfig], Dist | None]] = {
+    "contact_hours": lambda p: p.followup.contact_hours,
+    "attempt_hours": lambda p: p.followup.attempt_hours,
+    "prep_hours": lambda p: p.quote.prep_hours,
+    "review_hours": lambda p: p.approval.review_hours,
+    "contract_prep_hours": lambda p: p.contract.prep_hours,
+    "legal_hours": lambda p: p.contract.legal_review_hours,
+    "sign_days": lambda p: p.contract.sign_days,
+    "courier_out_days": courier_days,
+    "courier_back_days": courier_days,
+    "entry_hours": lambda p: p.erp.entry_hours,
+}
+
+
+def _of_pipeline(where: Callable[[PipelineConfig], Dist | None]) -> Callable[[Scenario], Dist | None]:
+    return lambda s: where(s.pipeline)
+
+
+#: Per-lead values drawn from a distribution: attribute -> where it lives in the scenario, in row
+#: order (the pipeline's, with the market's decision delay after the approval's review).
+_BEFORE_DECISION = list(PIPELINE_DRAWS)[:4]
 DRAWS: dict[str, Callable[[Scenario], Dist | None]] = {
-    "contact_hours": lambda s: s.pipeline.followup.contact_hours,
-    "attempt_hours": lambda s: s.pipeline.followup.attempt_hours,
-    "prep_hours": lambda s: s.pipeline.quote.prep_hours,
-    "review_hours": lambda s: s.pipeline.approval.review_hours,
+    **{name: _of_pipeline(PIPELINE_DRAWS[name]) for name in _BEFORE_DECISION},
     "decision_days": lambda s: s.market.decision_days,
-    "contract_prep_hours": lambda s: s.pipeline.contract.prep_hours,
-    "legal_hours": lambda s: s.pipeline.contract.legal_review_hours,
-    "sign_days": lambda s: s.pipeline.contract.sign_days,
-    "courier_out_days": _courier,
-    "courier_back_days": _courier,
-    "entry_hours": lambda s: s.pipeline.erp.entry_hours,
+    **{name: _of_pipeline(w) for name, w in PIPELINE_DRAWS.items() if name not in _BEFORE_DECISION},
 }
 #: Per-lead uniforms on [0, 1).
 UNIFORMS: tuple[str, ...] = (
@@ -92,6 +106,7 @@ class Lead:
         "rep",
         "segment",
         "source_index",
+        "stages",
         "tier",
         *ROW,
     )
@@ -105,6 +120,7 @@ class Lead:
     margin: float
     qualify_prob: float
     accept_prob: float
+    stages: Any  # the sim.stages.Stages of the pipeline it arrived under (set at arrival)
     # Filled from one drawn row.
     contact_hours: float
     attempt_hours: float

@@ -21,6 +21,7 @@ from sim.eventlog import EventLogWriter
 from sim.flow import DealFlow
 from sim.intake import Intake
 from sim.rep_book import RepBook, effort_shares, empty_incentive_metrics
+from sim.stages import running_cost
 from sim.streams import Streams
 from sim.tasks import ADMIN
 from sim.world import World
@@ -70,6 +71,8 @@ def run(
         if scenario.incentive.active:
             world.incentive = IncentiveDesk(world, request, intake.outbound)
             world.incentive.start()
+        world.risk.request = lambda account, t, row: intake.account_request(account, t, row, account.requests)
+        world.risk.schedule_requests = flow.schedule_requests
         world.risk.start()
         intake.start()
         flow.start_windows()
@@ -91,7 +94,7 @@ def run(
     economics = scenario.economics
     weeks = (horizon.days - horizon.warmup_days) / 7.0
     metrics["team_cost"] = economics.team_cost(scenario.team, weeks)
-    metrics["running_cost"] = economics.running_cost(scenario.pipeline.options(), scenario.team, weeks)
+    metrics["running_cost"] = running_cost(scenario, weeks)  # a pilot's regions pay its pipeline from its start
     metrics.update(world.ledger.metrics(world.accounts.accounts, rep_cost_per_hour(world)))
     metrics["margin_after_outreach"] = metrics["gross_profit"] - metrics["outreach_cost"]
     metrics.update(world.incentive.book.metrics() if world.incentive is not None else empty_incentive_metrics())

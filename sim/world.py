@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from salesboost.pipeline import ErpBatch, OnlineInbox, ReviewWindows
+from salesboost.pipeline import OnlineInbox
 from salesboost.scenario import Scenario
 from sim.agents.manager import away_days
 from sim.agents.rep import RepState, ability, days_off, rep_streams, subtract
@@ -28,7 +28,8 @@ from sim.levers import Levers
 from sim.outreach_ledger import OutreachLedger
 from sim.panel import PanelRecorder
 from sim.recorder import ActivityLog, Recorder
-from sim.streams import Sampler, Streams
+from sim.stages import Stages
+from sim.streams import Streams
 from sim.tasks import ACCOUNT, ADMIN, DUTIES, TRAINING, Task
 
 
@@ -52,19 +53,16 @@ class World:
         )
         self.recorder = Recorder(scenario, self.panel, log, streams.sampler_exponential("monitor.wip_samples"))
         self._order = itertools.count()
-        pipeline = scenario.pipeline
-        self.quote_rework_hours = streams.sampler("quote.rework_hours", pipeline.quote.rework_hours)
-        self.revision_prep_hours = streams.sampler("contract.revision_prep_hours", pipeline.contract.prep_hours)
-        self.revision_legal_hours = streams.sampler(
-            "contract.revision_legal_hours", pipeline.contract.legal_review_hours
-        )
-        self.review_hours = streams.sampler("approval.review_hours", pipeline.approval.review_hours)
-        approval = pipeline.approval.mechanism
-        self.escalation_hours: Sampler | None = (
-            streams.sampler("approval.escalation_hours", approval.escalation_hours)
-            if isinstance(approval, OnlineInbox)
-            else None
-        )
+        self.stages = Stages(scenario.pipeline, streams)  # what the flow reads, per lead: lead.stages
+        pilot = scenario.pilot
+        self.pilot_stages: Stages | None = None  # the pilot regions' pipeline, for leads from its start
+        self.pilot_regions = frozenset(pilot.regions)
+        self.pilot_from = pilot.start_day(scenario.calendar.start()) * HOURS_PER_DAY
+        if pilot.pipeline is not None and pilot.regions:
+            self.pilot_stages = Stages(pilot.pipeline, streams, base=self.stages)
+            if self.pilot_stages.batch_times == self.stages.batch_times:
+                self.pilot_stages.batch = self.stages.batch  # one hand-out at the same times
+        self.all_stages = (self.stages,) if self.pilot_stages is None else (self.stages, self.pilot_stages)
         self.countersign_hours = streams.sampler(
             "contract.countersign_hours", scenario.team.manager_time.countersign_hours
         )
@@ -124,7 +122,7 @@ class World:
         market = scenario.market
         value = scenario_pipeline_value(scenario)
         pick = work_policy(team.work_policy.policy(), value)
-        pooled = scenario.pipeline.assignment.rule == "pooled"
+        pooled = any(stages.pooled for stages in self.all_stages)  # a region's pool, for the leads of either pipeline
         office = scenario.calendar.intervals()
         intervals = subtract(office, rep_time.meeting_intervals)
         self.pools: dict[str, SharedQueue] = {}
@@ -165,9 +163,16 @@ class World:
         self.channel_qualify = {name: c.qualify_prob for name, c in market.channels.items()}
 
     def _build_managers(self) -> None:
+        """Managers on the base pipeline's calendar, serving the requests of every pipeline.
+
+        The calendar (online hours, days answered on mobile) is the scenario's pipeline's; with
+        a pilot pipeline of the other kind, its requests are served in that same calendar. Both
+        kinds share one queue; each request's lead says its kind (:mod:`sim.decisions.approvals`).
+        """
         scenario = self.scenario
         team = scenario.team
         approval = scenario.pipeline.approval.mechanism
+        kinds = {stages.online for stages in self.all_stages}
         online = isinstance(approval, OnlineInbox)
         reachable = approval.away_reachable_prob if isinstance(approval, OnlineInbox) else 0.0
         self.approvals = SharedQueue()
@@ -198,17 +203,18 @@ class World:
                 on_skip=self.recorder.on_skip,
                 shared=(self.approvals, self.signing),
             )
-            manager.state = ManagerState(online=online)
+            manager.state = ManagerState(online=kinds == {True}, mixed=len(kinds) > 1)
             manager.index = self.panel.worker(name, "manager", "all")
             self.managers.append(manager)
             self.manager_mobile_days.append(mobile)
-        self.window_times = approval.times if isinstance(approval, ReviewWindows) else ()
-        self.window_budget = approval.budget_hours if isinstance(approval, ReviewWindows) else 0.0
+        windows = next((stages.windows for stages in self.all_stages if stages.windows is not None), None)
+        self.window_times = windows.times if windows is not None else ()  # the same in both (Scenario checks)
+        self.window_budget = windows.budget_hours if windows is not None else 0.0
 
     def _build_clerks(self) -> None:
         self.entry_queue = SharedQueue()
         self.clerks: list[Worker] = []
-        if not isinstance(self.scenario.pipeline.erp.mechanism, ErpBatch):
+        if all(stages.erp_times is None for stages in self.all_stages):
             return
         for i in range(self.scenario.team.sales_ops):
             name = f"sales_ops_{i + 1}"

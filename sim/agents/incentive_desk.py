@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from salesboost.effort import Outlook, plan_effort, timing_move
+from salesboost.incentive import IncentiveConfig, starts_period
 from sim.agents.payroll import Payroll, Running, repurchase, satisfaction, share_of
 from sim.agents.rep import RepState, rep_state
 from sim.agents.staffing import MONTH_HOURS, StaffingDesk
@@ -114,6 +115,8 @@ class IncentiveDesk:
             rep.pick = partial(_unless_vacant, pick)
             rep.on_work = partial(self._on_work, rep.on_work)
         self._returns_cache: dict[str, float] = self._unit_returns()
+        self._next_scheme: IncentiveConfig | None = None  # a change of scheme waiting for its first month
+        self.switched_at: float | None = None  # the clock hour the reps' scheme changed
 
     # -- clock ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +152,12 @@ class IncentiveDesk:
                 self.book.status(seat, m - 1, status, tenure, self.quota[seat])
             if self.payroll.period_of(m - 1)[1] == m - 1:
                 self.payroll.settle_all(m - 1, now)
+        if self._next_scheme is not None and starts_period(
+            self.book.months[m][0].month, self.scheme, self._next_scheme
+        ):
+            self.scheme = self.payroll.scheme = self._next_scheme  # settled under the old one, paid by the new
+            self._next_scheme = None
+            self.switched_at = now
         self.staffing.month(m, now)
         self._plan_all(now)
 
@@ -160,6 +169,14 @@ class IncentiveDesk:
             self._week_revenue[seat] = self._week_work[seat] = 0.0
         self._plan_all(now)
         del day
+
+    def change_scheme(self, scheme: IncentiveConfig) -> None:
+        """Pay by ``scheme`` from the first month that starts a settlement period of both schemes.
+
+        Waiting for a shared boundary means no period is settled half under each scheme. Seats
+        keep their (ratcheted) monthly quotas: the targets stay, the way they are paid changes.
+        """
+        self._next_scheme = scheme
 
     # -- plans ------------------------------------------------------------------------------------------
     def _unit_returns(self) -> dict[str, float]:

@@ -4,6 +4,8 @@ A manager who is away is either out of reach (a day off in the calendar) or, wit
 approval, travelling and answering on mobile (a working day without duties). Each office
 day the manager plans ``duties_share`` of the day as blocks of duties; approvals,
 escalations and countersignatures fit between the blocks (:mod:`sim.decisions.approvals`).
+With a pilot pipeline, the managers keep the scenario's pipeline's calendar and serve the
+pilot's requests in it (docs/pilots.md).
 """
 
 from __future__ import annotations

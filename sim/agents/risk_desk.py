@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +18,18 @@ from salesboost.indicators import COMPANY, FACT_COLUMNS, Watch, series_for
 from salesboost.panel import PanelTable
 from salesboost.risk import PlaybookConfig, ShockConfig
 from sim.agents.rep import rep_state
+from sim.agents.staffing import MONTH_HOURS  # an average month: a period's quota is prorated by it
 from sim.calendar import HOURS_PER_DAY
 from sim.rep_book import COMPLAINTS as REP_COMPLAINTS
+from sim.tasks import ACCOUNT, Task
 
 if TYPE_CHECKING:
+    from sim.customers import Account
     from sim.world import World
 
-#: Hours of an average month (the quota of a period is prorated by its length).
-MONTH_HOURS = 365.25 / 12 * HOURS_PER_DAY
+#: ``request(account, t, row)``: a purchase request of ``account`` at ``t`` with the draws ``row``.
+WonBackRequest = Callable[["Account", float, tuple[float, ...]], None]
+
 #: Orders in this many trailing days make a core account "active" (the repurchase indicator).
 ACTIVE_DAYS = 91.0
 
@@ -68,6 +73,10 @@ class RiskDesk:
             self._watches.append([(team, Watch(rule)) for team in series_for(rule, self.rows)])
         self.on_at: list[float | None] = [None] * len(risk.playbooks)  # clock hour each playbook switched on
         self.alarm_period: list[int | None] = [None] * len(risk.playbooks)
+        self._win_back: PlaybookConfig | None = None  # the win-back playbook, once on
+        self._counts = {team: dict.fromkeys(("deals_lost", "winback_calls", "won_back"), 0.0) for team in self._teams}
+        self.request: WonBackRequest | None = None  # set by the runner: the intake's account request
+        self.schedule_requests: Callable[[Account], None] | None = None  # the flow's, for an account that came back
 
     # -- set-up ------------------------------------------------------------------------------------
     def _hours(self, iso: str) -> float:
@@ -146,7 +155,43 @@ class RiskDesk:
         self._left[COMPANY] += 1
 
     def lost(self, lead: Any, now: float) -> None:
-        """``lead``, a deal of an existing account, went to the competitor at ``now``."""
+        """``lead``, a deal of an existing account, went to the competitor at ``now``: call it back if on."""
+        self._count(lead.region, "deals_lost")
+        playbook = self._win_back
+        if playbook is None or now >= self._world.end:
+            return
+        account = lead.account
+        rep = account.owner
+        incentive = self._world.incentive
+        if incentive is not None and rep_state(rep).vacant:
+            rep = incentive.stand_in(rep)
+        task = self._world.task(ACCOUNT, playbook.call_hours, None, partial(self._called, lead, playbook), now)
+        task.expires = now + playbook.within_days * HOURS_PER_DAY
+        prices = rep_state(rep).prices
+        if prices is not None:  # under a scheme the rep values the call at its pay on the deal it may bring back
+            task.worth = max(prices.revenue * playbook.size * lead.deal_size / playbook.call_hours, 1e-9)
+        rep.submit(task)
+
+    def _called(self, lead: Any, playbook: PlaybookConfig, _task: Task, now: float) -> None:
+        """The win-back call to ``lead``'s account was made: with P = size the customer comes back."""
+        self._count(lead.region, "winback_calls")
+        world = self._world
+        rng = world.streams.entity(f"winback.{lead.id}")  # keyed by the lost deal: the same luck in every variant
+        if rng.random() >= playbook.size or now >= world.end:
+            return
+        self._count(lead.region, "won_back")
+        account = lead.account
+        accounts = world.accounts
+        if not account.alive:  # it had left as well: it buys again on its own clock
+            accounts.revive(account)
+            assert self.schedule_requests is not None
+            self.schedule_requests(account)
+        assert self.request is not None
+        self.request(account, now, accounts.request_row(account, rng))
+
+    def _count(self, region: str, key: str) -> None:
+        self._counts[region][key] += 1.0
+        self._counts[COMPANY][key] += 1.0
 
     # -- the period's close ------------------------------------------------------------------------
     def _close(self, p: int) -> None:
@@ -189,8 +234,10 @@ class RiskDesk:
                     "complaints": complaints[team],
                     "served": served[team],
                     "playbooks_on": float(on),
+                    **self._counts[team],
                 }
             )
+            self._counts[team] = dict.fromkeys(self._counts[team], 0.0)
         self._left = dict.fromkeys(self._teams, 0)
         for i, watches in enumerate(self._watches):
             if self.on_at[i] is not None:
@@ -219,6 +266,12 @@ class RiskDesk:
             levers.add("core_dropout", now, 1.0 - playbook.size)
         elif response == "success_manager":
             levers.add("dropout", now, 1.0 - playbook.size)
+        elif response == "win_back":
+            self._win_back = playbook
+        elif response == "change_incentives":
+            assert playbook.scheme is not None  # both checked by the scenario
+            assert self._world.incentive is not None
+            self._world.incentive.change_scheme(self._risk.schemes[playbook.scheme])
 
     # -- results -----------------------------------------------------------------------------------
     def cost(self, t0: float, t1: float) -> float:

@@ -27,6 +27,7 @@ from analysis.pilots import (
     recommend,
     simulate_panel,
     synthetic_control,
+    verdict_rates,
 )
 from analysis.stats import wilson_interval
 
@@ -415,3 +416,32 @@ def test_plot_operating_characteristics_writes_png(tmp_path: Path) -> None:
     out = plot_operating_characteristics(pd.DataFrame(rows), tmp_path / "plots" / "pilots.png")
     assert out.read_bytes()[:8] == PNG_SIGNATURE
     assert not list(out.parent.glob("*.part"))
+
+
+def test_verdict_rates_of_a_real_policy_hand_computed() -> None:
+    pilots = pd.DataFrame(
+        {
+            "variant": ["v"] * 6,
+            "design": ["east"] * 6,
+            "rule": ["plan_rule"] * 4 + ["synthetic_control"] * 2,
+            "weeks": [1, 1, 1, 1, 1, 1],
+            "passed": [True, True, False, True, False, False],
+            "applicable": [True] * 4 + [False] * 2,
+            "lift": [0.3, 0.5, 0.1, 0.4, math.nan, math.nan],
+            "realised_effect": [0.2, 0.3, 0.1, 0.4, 0.2, 0.3],
+        }
+    )
+    table = verdict_rates(pilots).set_index("rule")
+    plan = table.loc["plan_rule"]
+    assert plan["n_pilots"] == 4
+    assert plan["pass_rate"] == 0.75
+    assert (plan["pass_low"], plan["pass_high"]) == pytest.approx(wilson_interval(3, 4))
+    assert plan["lift_median"] == pytest.approx(0.35)
+    assert plan["realised_mean"] == pytest.approx(0.25)
+    assert plan["realised_p10"] == pytest.approx(np.percentile([0.2, 0.3, 0.1, 0.4], 10))
+    inapplicable = table.loc["synthetic_control"]
+    assert not inapplicable["applicable"]
+    assert math.isnan(inapplicable["pass_rate"])
+    assert inapplicable["realised_mean"] == pytest.approx(0.25)  # the truth does not depend on the rule
+    with pytest.raises(ValueError, match="lacks columns"):
+        verdict_rates(pilots.drop(columns="realised_effect"))

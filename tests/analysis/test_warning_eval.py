@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.stats import wilson_interval
-from analysis.warning_eval import ALARM_COLUMNS, alarms, plot_scores, recovery, score, switch_on_months
+from analysis.warning_eval import ALARM_COLUMNS, alarms, plot_recovery, plot_scores, recovery, score, switch_on_months
 from salesboost.indicators import FACT_COLUMNS
 from salesboost.warnings import RuleConfig
 
@@ -229,3 +229,19 @@ def test_plot_scores_writes_a_png(scored: pd.DataFrame, tmp_path: Path) -> None:
     assert data.startswith(PNG_SIGNATURE)
     assert len(data) > 1000
     assert [p.name for p in path.parent.iterdir()] == ["scores.png"]
+
+
+def test_plot_recovery_writes_a_png(tmp_path: Path) -> None:
+    """One bar pair per playbook, including one whose shock lost nothing (no error bar, no division error)."""
+    table = pd.concat(
+        [
+            recovery(replication_table(), {"playbook": "shock"}, calm="calm"),
+            recovery(replication_table(), {"playbook": "calm"}, calm="calm"),
+        ],
+        ignore_index=True,
+    )
+    path = tmp_path / "recovery.png"
+    assert plot_recovery(table, path) == path
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 1000

@@ -89,7 +89,15 @@ def test_pilot_design_scores_every_rule_and_checks_the_closed_form(tmp_path):
     assert row["false_positive_rate"] == plan["passed"].mean()
     check = pd.read_csv(out / "study" / "closed_form_check.csv")
     assert check["closed_form_fpr"].between(0, 0.5).all()
-    assert "Pilot design" in (out / "report.html").read_text(encoding="utf-8")
+    assert "east_optimised" not in set(pilots["variant"])  # a real policy is not a null pilot of the grid
+    real = pd.read_csv(out / "study" / "real_policy.csv")
+    assert set(real["variant"]) == {"east_optimised"}
+    assert set(real["rule"]) == set(scores["rule"])
+    assert real.loc[real["applicable"], "pass_rate"].between(0, 1).all()
+    assert (real["n_pilots"] == 3).all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Pilot design" in html
+    assert "A real policy" in html
     _parent(uri, "pilot-design")
 
 
@@ -113,8 +121,11 @@ def test_early_warning_scores_rules_and_playbooks(tmp_path):
         "demand_fall_product_mix",
         "price_cut_success_manager",
         "price_cut_core_visits",
+        "price_cut_win_back",
+        "demand_fall_change_incentives",
         "reps_leave_talent_pool",
     }
+    assert "payout_cost_recovered" in recovery.columns  # a change of scheme can recover profit by paying less
     assert "Early warning" in (out / "report.html").read_text(encoding="utf-8")
     parent = _parent(uri, "early-warning")
     assert any(k.startswith("recovery_") for k in parent.data.metrics)

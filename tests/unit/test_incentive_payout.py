@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from salesboost.build import build
-from salesboost.incentive import IncentiveConfig, PeriodKpis, attainment, floor_missed, next_quota, payout
+from salesboost.incentive import (
+    IncentiveConfig,
+    PeriodKpis,
+    attainment,
+    floor_missed,
+    next_quota,
+    payout,
+    starts_period,
+)
 
 
 def scheme(**data: Any) -> IncentiveConfig:
@@ -457,3 +465,17 @@ def test_scheme_named_none_is_inactive():
     """``name: none`` (the default) is no scheme; any other name is active."""
     assert not build(IncentiveConfig, {}).active
     assert scheme().active
+
+
+@pytest.mark.parametrize(
+    ("periods", "starts"),
+    [
+        (("month",), list(range(1, 13))),
+        (("quarter",), [1, 4, 7, 10]),
+        (("month", "quarter"), [1, 4, 7, 10]),
+        (("quarter", "year"), [1]),
+    ],
+)
+def test_a_change_of_scheme_waits_for_a_month_that_starts_both_periods(periods, starts):
+    schemes = [IncentiveConfig(name=f"s{i}", period=p, commission_rate=0.03) for i, p in enumerate(periods)]
+    assert [m for m in range(1, 13) if starts_period(m, *schemes)] == starts
