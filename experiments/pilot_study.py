@@ -2,11 +2,12 @@
 
 The variants inject a known lift of P(qualified) in their pilot regions from the pilot's
 start (``pilot.*``); the null variant injects none, and its runs are the null pilots of
-every design. A variant with a pipeline of its own (``pilot.pipeline``) is a real policy:
-nobody knows its effect in advance, so it is scored apart, by how often each rule would roll
-it out and what its effect really was. The realised true effect of a pilot is what the simulator knows: the treated
-regions' conversion over the pilot weeks against the same regions in the null variant's
-run of the same replication (common random numbers).
+every design. A variant with a pipeline or a scheme of its own (``pilot.pipeline``,
+``pilot.incentive``) is a real policy: nobody knows its effect in advance, so it is scored
+apart, by how often each rule would roll it out and what its effect really was. The realised
+true effect of a pilot is what the simulator knows: the treated regions' conversion over the
+pilot weeks against the same regions in the null variant's run of the same replication (common
+random numbers).
 """
 
 from __future__ import annotations
@@ -94,9 +95,13 @@ def pilot_design(plan: Plan, outcome: SweepOutcome, replications: pd.DataFrame, 
     start_iso = next(iter(starts))
     assert start_iso is not None
     start = next((i for i, w in enumerate(weeks) if w >= start_iso), len(weeks))
-    # A pilot with a pipeline of its own is a real policy, its effect unknown: it is scored apart
+    # A pilot with a pipeline or a scheme of its own is a real policy, its effect unknown: it is scored apart
     # from the grid of injected lifts (whose nominal effect labels each pilot).
-    real = {name for name, v in variants.items() if v.scenario.pilot.pipeline is not None}
+    real = {
+        name
+        for name, v in variants.items()
+        if v.scenario.pilot.pipeline is not None or v.scenario.pilot.incentive is not None
+    }
     injected = [v for v in variants.values() if v.name not in real]
     designs = sorted({tuple(v.scenario.pilot.regions) for v in injected if v.scenario.pilot.regions})
     cases: list[tuple[str, tuple[str, ...], float]] = [(null, d, 0.0) for d in designs]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from salesboost import checks
 from salesboost.errors import ConfigError
+from salesboost.incentive import IncentiveConfig
 from salesboost.pipeline import PipelineConfig
 
 
@@ -19,7 +20,9 @@ class PilotConfig:
     in a pilot region on or after ``start``, so the simulation knows the true effect a pilot
     tries to measure. ``pipeline`` (e.g. ``+pipeline@pilot.pipeline=optimised``) is the
     pipeline those same leads run through: a cohort rule, a lead keeps the pipeline it arrived
-    under (docs/pilots.md says which resources the two pipelines share).
+    under (docs/pilots.md says which resources the two pipelines share). ``incentive`` (e.g.
+    ``+incentive@pilot.incentive=scorecard``) is the scheme the pilot regions' seats are paid by
+    from the first month on or after ``start`` that begins a settlement period of both schemes.
     """
 
     regions: list[str] = field(default_factory=list)  # empty: no pilot
@@ -27,6 +30,7 @@ class PilotConfig:
     qualify_lift: float = 0.0
     accept_lift: float = 0.0
     pipeline: PipelineConfig | None = None  # None: the pilot regions keep the scenario's pipeline
+    incentive: IncentiveConfig | None = None  # None: the pilot regions' reps keep the scenario's scheme
 
     def __post_init__(self) -> None:
         if self.start is not None:
@@ -35,6 +39,10 @@ class PilotConfig:
             raise ConfigError("start", "a pilot in some regions needs a start date (YYYY-MM-DD)")
         if self.pipeline is not None and not self.regions:
             raise ConfigError("pipeline", "a pilot pipeline needs pilot regions (pilot.regions=[...]) and a start")
+        if self.incentive is not None and not self.regions:
+            raise ConfigError("incentive", "a pilot scheme needs pilot regions (pilot.regions=[...]) and a start")
+        if self.incentive is not None and not self.incentive.active:
+            raise ConfigError("incentive", "a pilot scheme must pay for something (not none)")
         for key in ("qualify_lift", "accept_lift"):
             if not getattr(self, key) > -1.0:
                 raise ConfigError(key, f"a relative lift must be > -1 (got {getattr(self, key):g})")
@@ -44,7 +52,8 @@ class PilotConfig:
     @property
     def active(self) -> bool:
         """Whether some regions run the pilot (a lift or a pipeline of their own)."""
-        changes = self.qualify_lift != 0.0 or self.accept_lift != 0.0 or self.pipeline is not None
+        changes = self.qualify_lift != 0.0 or self.accept_lift != 0.0
+        changes = changes or self.pipeline is not None or self.incentive is not None
         return bool(self.regions) and changes
 
     def start_day(self, calendar_start: dt.date) -> int:

@@ -96,6 +96,11 @@ class Scenario:
                     f"pilot.regions[{i}]", f"unknown region {region!r}; market.regions has {', '.join(regions)}"
                 )
         self._check_pilot_pipeline()
+        if self.pilot.incentive is not None and not self.incentive.active:
+            raise ConfigError(
+                "pilot.incentive",
+                "a pilot scheme needs a scheme in the control regions to compare with: set incentive=",
+            )
         for i, shock in enumerate(self.risk.shocks):
             if shock.kind == "key_reps_leave" and not self.incentive.active:
                 raise ConfigError(

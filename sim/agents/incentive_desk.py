@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from salesboost.effort import Outlook, plan_effort, timing_move
 from salesboost.incentive import IncentiveConfig, starts_period
@@ -68,6 +68,14 @@ def _call(then: Callable[[Any], None], arg: Any, _event: object) -> None:
     then(arg)
 
 
+class SchemeChange(NamedTuple):
+    """A change of scheme for some seats, waiting for a month that starts both schemes' periods."""
+
+    scheme: IncentiveConfig
+    seats: frozenset[int]
+    not_before: float  # clock hour
+
+
 class IncentiveDesk:
     """Plans, prices, settles and keeps the books of every rep seat under the scheme."""
 
@@ -77,7 +85,6 @@ class IncentiveDesk:
         self._env = world.env
         self._request = request
         self._outbound = outbound
-        self.scheme = scenario.incentive
         self._reps = scenario.reps
         self._work = scenario.reps.work
         self._response = scenario.reps.response
@@ -88,7 +95,7 @@ class IncentiveDesk:
         self.payroll = Payroll(world, self.book, self.staffing)
         self.quota = self.payroll.quota
         self.running = self.payroll.running
-        self.pace = [self.scheme.quota_per_month / WORKDAYS_PER_MONTH] * len(world.reps)  # revenue per working day
+        self.pace = [scenario.incentive.quota_per_month / WORKDAYS_PER_MONTH] * len(world.reps)  # revenue a workday
         self.load = [0.0] * len(world.reps)  # non-discretionary work hours per working day (EWMA)
         self._week_work = [0.0] * len(world.reps)
         self._week_revenue = [0.0] * len(world.reps)
@@ -115,8 +122,12 @@ class IncentiveDesk:
             rep.pick = partial(_unless_vacant, pick)
             rep.on_work = partial(self._on_work, rep.on_work)
         self._returns_cache: dict[str, float] = self._unit_returns()
-        self._next_scheme: IncentiveConfig | None = None  # a change of scheme waiting for its first month
-        self.switched_at: float | None = None  # the clock hour the reps' scheme changed
+        self._changes: list[SchemeChange] = []  # changes of scheme waiting for their first month
+        self.switched_at: float | None = None  # the clock hour a change of scheme first took effect
+        pilot = scenario.pilot
+        if pilot.incentive is not None:  # the pilot regions' seats, from the first shared period start on or after it
+            seats = frozenset(seat for seat, rep in enumerate(world.reps) if rep.region in pilot.regions)
+            self.change_scheme(pilot.incentive, seats, not_before=pilot.start_day(scenario.calendar.start()) * 24.0)
 
     # -- clock ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -150,14 +161,8 @@ class IncentiveDesk:
                 tenure = (now - state.hired) / MONTH_HOURS
                 status = "vacant" if state.vacant else ("ramping" if state.ramp < 1.0 else "active")
                 self.book.status(seat, m - 1, status, tenure, self.quota[seat])
-            if self.payroll.period_of(m - 1)[1] == m - 1:
-                self.payroll.settle_all(m - 1, now)
-        if self._next_scheme is not None and starts_period(
-            self.book.months[m][0].month, self.scheme, self._next_scheme
-        ):
-            self.scheme = self.payroll.scheme = self._next_scheme  # settled under the old one, paid by the new
-            self._next_scheme = None
-            self.switched_at = now
+            self.payroll.settle_due(m - 1, now)
+        self._apply_changes(m, now)
         self.staffing.month(m, now)
         self._plan_all(now)
 
@@ -170,13 +175,34 @@ class IncentiveDesk:
         self._plan_all(now)
         del day
 
-    def change_scheme(self, scheme: IncentiveConfig) -> None:
-        """Pay by ``scheme`` from the first month that starts a settlement period of both schemes.
+    def change_scheme(
+        self, scheme: IncentiveConfig, seats: frozenset[int] | None = None, not_before: float = 0.0
+    ) -> None:
+        """Pay ``seats`` (None: all) by ``scheme`` from the first month that can start both schemes' periods.
+
+        That month starts on or after clock hour ``not_before`` and begins a settlement period of
+        the new scheme and of every seat's current one.
 
         Waiting for a shared boundary means no period is settled half under each scheme. Seats
         keep their (ratcheted) monthly quotas: the targets stay, the way they are paid changes.
         """
-        self._next_scheme = scheme
+        chosen = frozenset(range(len(self.world.reps))) if seats is None else seats
+        self._changes.append(SchemeChange(scheme, chosen, not_before))
+
+    def _apply_changes(self, m: int, now: float) -> None:
+        schemes = self.payroll.schemes
+        month = self.book.months[m][0].month
+        waiting = []
+        for change in self._changes:
+            current = [schemes[seat] for seat in change.seats]
+            if now >= change.not_before and starts_period(month, change.scheme, *current):
+                for seat in change.seats:  # settled under the old scheme, paid by the new from now
+                    schemes[seat] = change.scheme
+                if self.switched_at is None:
+                    self.switched_at = now
+            else:
+                waiting.append(change)
+        self._changes = waiting
 
     # -- plans ------------------------------------------------------------------------------------------
     def _unit_returns(self) -> dict[str, float]:
@@ -200,9 +226,9 @@ class IncentiveDesk:
                 self._plan(seat, rep, now)
 
     def _plan(self, seat: int, rep: Worker, now: float) -> None:
-        scheme, work, config = self.scheme, self._work, self._reps.lifecycle
+        scheme, work, config = self.payroll.schemes[seat], self._work, self._reps.lifecycle
         m = self.book.month_of(now)
-        first, last = self.payroll.period_of(m)
+        first, last = self.payroll.period_of(m, seat)
         months = self.book.months
         end = months[min(last, len(months) - 1)][2]
         days_left = max(0.5, (end - now) / HOURS_PER_DAY * 5.0 / 7.0)
@@ -309,8 +335,10 @@ class IncentiveDesk:
         elapsed = max(1.0, run.days * 5.0 / 7.0)
         new = run.new_customers + run.new_customers / elapsed * days_left
         career = self.staffing.careers[seat]
-        region_quota = (
-            sum(self.quota[rep_state(p).slot] for p in self.world.reps_by_region[rep.region]) * self.scheme.months
+        schemes = self.payroll.schemes
+        region_quota = sum(
+            self.quota[rep_state(p).slot] * schemes[rep_state(p).slot].months
+            for p in self.world.reps_by_region[rep.region]
         )
         region_pace = sum(
             self.running[rep_state(p).slot].revenue + self.pace[rep_state(p).slot] * days_left
@@ -427,9 +455,9 @@ class IncentiveDesk:
 
     def games(self, rep: Worker) -> bool:
         """Whether ``rep`` makes a perfunctory first touch of its next lead (timeliness gated and at risk)."""
-        if "timeliness" not in self.scheme.floors:
-            return False
         state = rep_state(rep)
+        if "timeliness" not in self.payroll.schemes[state.slot].floors:
+            return False
         if state.prices.timeliness <= 0:
             return False
         return bool(self._rngs[state.slot].random() < self._response.gaming_share)
@@ -470,7 +498,7 @@ class IncentiveDesk:
         if state.timing != "push" or self._rngs[state.slot].random() >= self._response.push_prob:
             return now
         m = self.book.month_of(now)
-        _first, last = self.payroll.period_of(m)
+        _first, last = self.payroll.period_of(m, state.slot)
         if last + 1 >= len(self.book.months):
             return now
         self.book.add(state.slot, now, PUSHED)

@@ -45,28 +45,30 @@ class Payroll:
         self.world = world
         self.book = book
         self.staffing = staffing
-        self.scheme = world.scenario.incentive
+        scheme = world.scenario.incentive
+        self.schemes = [scheme] * len(world.reps)  # each seat's scheme (a pilot or a playbook may change some)
         self._work = world.scenario.reps.work
-        self.quota = [self.scheme.quota_per_month] * len(world.reps)  # monthly quota per seat (ratchets)
+        self.quota = [scheme.quota_per_month] * len(world.reps)  # monthly quota per seat (ratchets)
         self.running = [Running(0.0) for _ in world.reps]
 
-    def period_of(self, m: int) -> tuple[int, int]:
-        """(first month index, last month index) of the settlement period holding month ``m``."""
-        months = self.scheme.months
+    def period_of(self, m: int, seat: int) -> tuple[int, int]:
+        """(first month index, last month index) of ``seat``'s settlement period holding month ``m``."""
+        months = self.schemes[seat].months
         calendar_month = self.book.months[m][0].month - 1  # 0-11
         first = m - calendar_month % months
         return first, first + months - 1
 
-    def settle_all(self, m: int, now: float) -> None:
-        """Month ``m`` ends a settlement period: settle every seat."""
+    def settle_due(self, m: int, now: float) -> None:
+        """Settle every seat whose settlement period ends with month ``m``."""
         for seat, rep in enumerate(self.world.reps):
-            self.settle(seat, rep, m, now, left=False)
+            if self.period_of(m, seat)[1] == m:
+                self.settle(seat, rep, m, now, left=False)
 
     def settle(self, seat: int, rep: Worker, m: int, now: float, *, left: bool) -> None:
         """Settle ``seat`` for the period holding month ``m`` at ``now`` (``left``: its rep is leaving)."""
-        scheme = self.scheme
+        scheme = self.schemes[seat]
         run = self.running[seat]
-        first, _last = self.period_of(m)
+        first, _last = self.period_of(m, seat)
         months = self.book.months
         period_days = (months[m][2] - months[max(first, 0)][1]) / HOURS_PER_DAY
         share = min(1.0, run.days / period_days) if period_days > 0 else 0.0
@@ -126,7 +128,7 @@ class Payroll:
     def team_attainment(self, rep: Worker) -> float:
         """The region's revenue so far over its period quota (the scorecard's team attainment)."""
         peers = self.world.reps_by_region[rep.region]
-        quota = sum(self.quota[rep_state(p).slot] * self.scheme.months for p in peers)
+        quota = sum(self.quota[rep_state(p).slot] * self.schemes[rep_state(p).slot].months for p in peers)
         revenue = sum(self.running[rep_state(p).slot].revenue for p in peers)
         return revenue / quota if quota > 0 else math.nan
 
