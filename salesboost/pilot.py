@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from salesboost import checks
 from salesboost.errors import ConfigError
 from salesboost.incentive import IncentiveConfig
+from salesboost.outreach import OutreachConfig
 from salesboost.pipeline import PipelineConfig
 
 
@@ -23,6 +24,8 @@ class PilotConfig:
     under (docs/pilots.md says which resources the two pipelines share). ``incentive`` (e.g.
     ``+incentive@pilot.incentive=scorecard``) is the scheme the pilot regions' seats are paid by
     from the first month on or after ``start`` that begins a settlement period of both schemes.
+    ``outreach`` (e.g. ``+outreach@pilot.outreach=...``) is the marketing strategy for the pilot
+    regions' accounts from the first panel period that starts on or after ``start``.
     """
 
     regions: list[str] = field(default_factory=list)  # empty: no pilot
@@ -31,6 +34,7 @@ class PilotConfig:
     accept_lift: float = 0.0
     pipeline: PipelineConfig | None = None  # None: the pilot regions keep the scenario's pipeline
     incentive: IncentiveConfig | None = None  # None: the pilot regions' reps keep the scenario's scheme
+    outreach: OutreachConfig | None = None  # None: the pilot regions' accounts keep the scenario's strategy
 
     def __post_init__(self) -> None:
         if self.start is not None:
@@ -41,6 +45,8 @@ class PilotConfig:
             raise ConfigError("pipeline", "a pilot pipeline needs pilot regions (pilot.regions=[...]) and a start")
         if self.incentive is not None and not self.regions:
             raise ConfigError("incentive", "a pilot scheme needs pilot regions (pilot.regions=[...]) and a start")
+        if self.outreach is not None and not self.regions:
+            raise ConfigError("outreach", "a pilot strategy needs pilot regions (pilot.regions=[...]) and a start")
         if self.incentive is not None and not self.incentive.active:
             raise ConfigError("incentive", "a pilot scheme must pay for something (not none)")
         for key in ("qualify_lift", "accept_lift"):
@@ -53,7 +59,7 @@ class PilotConfig:
     def active(self) -> bool:
         """Whether some regions run the pilot (a lift or a pipeline of their own)."""
         changes = self.qualify_lift != 0.0 or self.accept_lift != 0.0
-        changes = changes or self.pipeline is not None or self.incentive is not None
+        changes = changes or any(policy is not None for policy in (self.pipeline, self.incentive, self.outreach))
         return bool(self.regions) and changes
 
     def start_day(self, calendar_start: dt.date) -> int:

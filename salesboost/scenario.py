@@ -96,6 +96,7 @@ class Scenario:
                     f"pilot.regions[{i}]", f"unknown region {region!r}; market.regions has {', '.join(regions)}"
                 )
         self._check_pilot_pipeline()
+        self._check_pilot_outreach()
         if self.pilot.incentive is not None and not self.incentive.active:
             raise ConfigError(
                 "pilot.incentive",
@@ -138,6 +139,18 @@ class Scenario:
                     f"pilot.pipeline.approval.{key}",
                     f"must equal pipeline.approval.{key} ({getattr(base, key)}) when both pipelines review "
                     f"in windows (got {getattr(own, key)}): the managers keep one review schedule",
+                )
+
+    def _check_pilot_outreach(self) -> None:
+        """A pilot strategy chooses touches; how accounts are tiered and answer touches is the world's, shared."""
+        pilot = self.pilot.outreach
+        if pilot is None:
+            return
+        for key in ("tiers", "effects", "history_order_share"):
+            if getattr(pilot, key) != getattr(self.outreach, key):
+                raise ConfigError(
+                    f"pilot.outreach.{key}",
+                    f"must equal outreach.{key}: the tiers and the accounts' response to touches are one world's",
                 )
 
     @classmethod

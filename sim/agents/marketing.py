@@ -20,6 +20,7 @@ completed service touch cuts the account's dropout for ``effects.service_days``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from functools import partial
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from salesboost.outreach import ChannelConfig, content_uplift, touch_response
+from salesboost.outreach import ChannelConfig, OutreachConfig, content_uplift, touch_response
 from sim.calendar import HOURS_PER_DAY
 from sim.customers import Account
 from sim.decisions.targeting import PlannedTouches, order_key, plan_touches
@@ -48,6 +49,13 @@ Request = Callable[[Account, float], None]
 def _call(then: Callable[[Any], None], arg: Any, _event: object) -> None:
     """A timeout's callback that calls ``then(arg)`` (partial() keeps the argument, no late binding)."""
     then(arg)
+
+
+def _share_of(config: OutreachConfig, share: float) -> OutreachConfig:
+    """``config`` with ``share`` of its money and rep hours (a pilot splits the team's budget by seats)."""
+    return dataclasses.replace(
+        config, budget_per_month=config.budget_per_month * share, rep_hours_per_month=config.rep_hours_per_month * share
+    )
 
 
 def rep_cost_per_hour(world: World) -> float:
@@ -74,6 +82,17 @@ class MarketingDesk:
         self._touched: dict[tuple[str, str], int] = {}  # touches of (account, channel) this period
         self._responded: set[tuple[str, str]] = set()  # pairs that have responded this period
         self._bounds = world.panel.period_bounds()
+        scenario = world.scenario
+        pilot = scenario.pilot
+        self._pilot: OutreachConfig | None = None  # the pilot regions' strategy, from the first period of the pilot
+        self._controls = self._config
+        self._pilot_regions = frozenset(pilot.regions)
+        self._pilot_from = pilot.start_day(scenario.calendar.start()) * HOURS_PER_DAY
+        if pilot.outreach is not None:  # each side spends its regions' share of the seats of its own budget
+            seats = scenario.team.reps
+            share = sum(seats.get(r, 0) for r in pilot.regions) / max(1, sum(seats.values()))
+            self._pilot = _share_of(pilot.outreach, share)
+            self._controls = _share_of(self._config, 1.0 - share)
 
     def start(self) -> None:
         """Schedule every period's snapshot at the period's first instant."""
@@ -87,51 +106,59 @@ class MarketingDesk:
         a, b = self._bounds[p]
         t1 = self._ledger.t1
         last_in_window = a < t1 <= b or (p == len(self._bounds) - 1 and a < t1)
-        views = self.snapshot.take(
-            self._world.accounts.accounts, now, p, views=self._config.strategy != "off", value=last_in_window
-        )
+        pilot = self._pilot if a >= self._pilot_from else None  # from the first period starting in the pilot
+        active = self._config.strategy != "off" or (pilot is not None and pilot.strategy != "off")
+        views = self.snapshot.take(self._world.accounts.accounts, now, p, views=active, value=last_in_window)
         self._touched.clear()
         self._responded.clear()
         period_days = (b - a) / HOURS_PER_DAY
-        plans = plan_touches(
-            self._config, views, period=p, period_days=period_days, rep_cost_per_hour=self._rep_cost_per_hour
-        )
-        days: dict[int, list[tuple[Account, str]]] = {}
-        for plan in plans:
-            self._plan(plan, p, a, min(b, self._world.end), days)
+        groups: list[tuple[OutreachConfig, list[Any]]] = [(self._config, views)]
+        if pilot is not None:
+            inside = [v for v in views if v.account.region in self._pilot_regions]
+            outside = [v for v in views if v.account.region not in self._pilot_regions]
+            groups = [(self._controls, outside), (pilot, inside)]
+        days: dict[int, list[tuple[Account, str, OutreachConfig]]] = {}
+        for config, group in groups:
+            plans = plan_touches(
+                config, group, period=p, period_days=period_days, rep_cost_per_hour=self._rep_cost_per_hour
+            )
+            for plan in plans:
+                self._plan(plan, config, p=p, start=a, end=min(b, self._world.end), days=days)
         for day in sorted(days):
             t = max(now, day * HOURS_PER_DAY)
             self._env.timeout(t - now).callbacks.append(partial(_call, self._day, days[day]))
 
-    def _plan(self, plan: PlannedTouches, p: int, start: float, end: float, days: dict[int, list]) -> None:
-        channel = self._config.channels[plan.channel]
+    def _plan(
+        self, plan: PlannedTouches, config: OutreachConfig, *, p: int, start: float, end: float, days: dict[int, list]
+    ) -> None:
+        channel = config.channels[plan.channel]
         account = plan.view.account
         gap = channel.cadence_days * HOURS_PER_DAY
         t = start + order_key(account.id, plan.channel, p) * min(gap, end - start)
         for _ in range(plan.touches):
             if t >= end:
                 break
-            days.setdefault(int(t // HOURS_PER_DAY), []).append((account, plan.channel))
+            days.setdefault(int(t // HOURS_PER_DAY), []).append((account, plan.channel, config))
             t += gap
 
-    def _day(self, items: list[tuple[Account, str]]) -> None:
+    def _day(self, items: list[tuple[Account, str, OutreachConfig]]) -> None:
         now = self._env.now
-        for account, name in items:
-            channel = self._config.channels[name]
+        for account, name, config in items:
+            channel = config.channels[name]
             if name in account.opted_out:
                 continue
             if channel.rep_minutes > 0:
-                self._assign(account, name, channel, now)
+                self._assign(account, name, channel, config, now)
             else:
-                self._touch(account, name, channel, now)
+                self._touch(account, name, channel, config, now)
 
-    def _assign(self, account: Account, name: str, channel: ChannelConfig, now: float) -> None:
+    def _assign(self, account: Account, name: str, channel: ChannelConfig, config: OutreachConfig, now: float) -> None:
         rep = account.owner
         start = rep.calendar.next_working_instant(now)
         hours = channel.rep_minutes / 60.0
 
         def done(_task: Task, end: float) -> None:
-            self._touch(account, name, channel, end)
+            self._touch(account, name, channel, config, end)
 
         def submit(_event: object) -> None:
             task = self._world.task(ACCOUNT, hours, None, done, self._env.now)
@@ -143,7 +170,7 @@ class MarketingDesk:
         self._env.timeout(start - now).callbacks.append(submit)
 
     # -- one touch -------------------------------------------------------------------------------
-    def _touch(self, account: Account, name: str, channel: ChannelConfig, now: float) -> None:
+    def _touch(self, account: Account, name: str, channel: ChannelConfig, config: OutreachConfig, now: float) -> None:
         key = (account.id, name)
         rng = self._rngs.get(key)
         if rng is None:
@@ -153,7 +180,7 @@ class MarketingDesk:
         self._touched[key] = n
         ledger, tier, effects = self._ledger, account.tier, self._effects
         ledger.outreach(now, tier, name, TOUCHES, account=account.id)
-        ledger.outreach(now, tier, name, COST, self._config.money_per_touch(channel))
+        ledger.outreach(now, tier, name, COST, config.money_per_touch(channel))
         if channel.rep_minutes:
             ledger.outreach(now, tier, name, REP_HOURS, channel.rep_minutes / 60.0)
         if channel.service:
@@ -168,7 +195,7 @@ class MarketingDesk:
             account.personalised += 1
         if key in self._responded:
             return
-        if u[0] >= touch_response(self._config.response(channel, tier), n, channel.saturation, uplift):
+        if u[0] >= touch_response(config.response(channel, tier), n, channel.saturation, uplift):
             return
         self._responded.add(key)
         ledger.outreach(now, tier, name, RESPONSES)
