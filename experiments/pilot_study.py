@@ -424,7 +424,8 @@ def _real_html(real: pd.DataFrame, settings: Any) -> str:
     lengths = sorted(int(w) for w in real["weeks"].unique())
     parts = [
         "<h3>A real policy</h3>",
-        "<p>A pilot of a whole pipeline variant (<code>pilot.pipeline</code>) in its regions from the start: "
+        "<p>A pilot of a whole policy (a pipeline variant, <code>pilot.pipeline</code>, or an incentive scheme, "
+        "<code>pilot.incentive</code>) in its regions from the start: "
         "nobody injects its effect, the simulator measures it. Per rule and pilot length, the share of "
         "pilots it would roll out (95% Wilson interval), and the realised true effect on conversion "
         f"(mean and 10th-90th percentile over the replications). The plan's rule needs +{settings.threshold:.0%}.</p>",
