@@ -236,9 +236,9 @@ class TierConfig:
         except ConfigError as err:
             raise err.under(where) from None
 
-    @property
+    @functools.cached_property
     def ordered_rules(self) -> tuple[TierRule, ...]:
-        """The rules in precedence order."""
+        """The rules in precedence order (looked up once per config: the simulation asks every month)."""
         return tuple(self.rule(name) for name in self.precedence)
 
     def tier_of(self, recency_days: float, frequency: float, rank: float | None) -> str:
@@ -247,7 +247,7 @@ class TierConfig:
         For many customers at once (the simulation's monthly snapshot): no validation, and the
         precedence-ordered rules are looked up once per config.
         """
-        for rule in _ordered(self):
+        for rule in self.ordered_rules:
             if rule.matches(recency_days, frequency, rank):
                 return rule.name
         return self.residual
@@ -350,16 +350,11 @@ def classify(
         if rank is None or not (0 <= rank <= 1):
             raise ValueError(f"rank: expected a percentile rank in [0, 1] (or monetary_known=False), got {rank!r}")
         used = rank
-    matched = tuple(rule.name for rule in _ordered(config) if rule.matches(recency_days, frequency, used))
+    matched = tuple(rule.name for rule in config.ordered_rules if rule.matches(recency_days, frequency, used))
     if matched:
         return Classification(matched[0], matched, None, monetary_known)
     gap = (gaps or GapBounds.of(config)).gap(recency_days, frequency, used)
     return Classification(config.residual, (), gap, monetary_known)
-
-
-@functools.cache
-def _ordered(config: TierConfig) -> tuple[TierRule, ...]:
-    return config.ordered_rules
 
 
 def monetary_rank(values: Sequence[float] | np.ndarray) -> list[float]:

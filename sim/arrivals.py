@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from salesboost.market import MarketConfig
+from sim.calendar import HOURS_PER_DAY
 from sim.streams import CHUNK
 
 HOURS_PER_WEEK = 168
@@ -39,7 +40,7 @@ def thinned_arrivals(
     peak = float(rate.max())
     if peak <= 0:
         return
-    offset = start_weekday * 24.0
+    offset = start_weekday * HOURS_PER_DAY
     t = 0.0
     while True:
         candidates = t + np.cumsum(unit_exponentials(CHUNK)) / peak

@@ -132,7 +132,7 @@ class AccountBase:
         if self._purchase is None:
             rates, dropout = [self.rate] * n, [0.0] * n
         else:
-            shape, scale = self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0
+            shape, scale = self._purchase.r, 1.0 / self._purchase.alpha_days / HOURS_PER_DAY
             rates = streams.generator("accounts.purchase_rate").gamma(shape, scale, n).tolist()
             dropout = streams.generator("accounts.dropout_prob").beta(self._purchase.a, self._purchase.b, n).tolist()
         spend = config.spend
@@ -212,7 +212,7 @@ class AccountBase:
         multiplier = (spend.q - 1.0) / gamma_quantile(spend.q, 1.0 - u)
         if rho != 0.0 and self._purchase is not None:
             v = min(max(_normal_cdf(z_rate), 1e-12), 1.0 - 1e-12)
-            rate = gamma_quantile(self._purchase.r, v) / self._purchase.alpha_days / 24.0
+            rate = gamma_quantile(self._purchase.r, v) / self._purchase.alpha_days / HOURS_PER_DAY
         return rate, multiplier
 
     def _owner(self, region: str) -> Any:
@@ -284,7 +284,7 @@ class AccountBase:
             draws = rng.random(len(tags)).tolist()
             account.tags = frozenset(t for t, u in zip(tags, draws, strict=True) if u < tags[t])
         if self._purchase is not None:
-            account.rate = float(rng.gamma(self._purchase.r, 1.0 / self._purchase.alpha_days / 24.0))
+            account.rate = float(rng.gamma(self._purchase.r, 1.0 / self._purchase.alpha_days / HOURS_PER_DAY))
             account.dropout = float(rng.beta(self._purchase.a, self._purchase.b))
         else:
             account.rate = self.rate

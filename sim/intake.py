@@ -20,6 +20,7 @@ from salesboost.rules import attempts_to_reach, speed_to_lead_multiplier
 from sim.agents.rep import RepState
 from sim.agents.worker import Worker
 from sim.arrivals import hourly_rates, thinned_arrivals
+from sim.calendar import HOURS_PER_DAY
 from sim.customers import Account
 from sim.flow import DealFlow
 from sim.lead import Lead, RowSource, SequentialRows, categorical
@@ -237,7 +238,7 @@ class Intake:
     def _pick_rep(self, region: str, rule: str) -> Worker:
         """The rep who gets a new lead: among those at work today, unless nobody is."""
         reps = self.world.reps_by_region[region]
-        day = int(self._env.now // 24.0)
+        day = int(self._env.now // HOURS_PER_DAY)
         if self.world.incentive is not None:  # empty seats take no leads
             reps = [r for r in reps if not _vacant(r)] or self.world.incentive.active_peers(reps[0])
         present = [r for r in reps if r.calendar.is_workday(day)] or reps

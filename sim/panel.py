@@ -29,6 +29,7 @@ from salesboost.panel import (
     PanelTable,
     sparse_quantile,
 )
+from sim.calendar import HOURS_PER_DAY
 
 PERIODS: tuple[str, ...] = ("month", "week")
 
@@ -107,8 +108,8 @@ class PanelRecorder:
     # -- periods -----------------------------------------------------------------------------
     def _append_period(self, day: dt.date) -> None:
         self._days.append(day)
-        self._starts.append((day - self.start).days * 24.0)
-        self._end = (_next_start(day, self.period) - self.start).days * 24.0
+        self._starts.append((day - self.start).days * HOURS_PER_DAY)
+        self._end = (_next_start(day, self.period) - self.start).days * HOURS_PER_DAY
         n_keys, n_workers = len(self._rows), len(self._workers)
         self._fields.append([0.0] * (n_keys * _NF))
         self._seen.append(bytearray(n_keys))

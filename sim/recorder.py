@@ -19,6 +19,7 @@ from salesboost.results import FUNNEL, OUTCOMES
 from salesboost.scenario import Scenario
 from salesboost.work import TASK_KINDS
 from sim.agents.worker import Worker
+from sim.calendar import HOURS_PER_DAY
 from sim.lead import Lead
 from sim.panel import PanelRecorder
 from sim.tasks import ACCOUNT as ACCOUNT_TASK
@@ -86,8 +87,8 @@ class Recorder:
         self.panel = panel
         self._products = scenario.products
         horizon = scenario.horizon
-        self.t0 = horizon.warmup_days * 24.0
-        self.t1 = horizon.days * 24.0
+        self.t0 = horizon.warmup_days * HOURS_PER_DAY
+        self.t1 = horizon.days * HOURS_PER_DAY
         self.approval_sla = scenario.kpi.approval_sla_hours
         self.log = log
         self.outcomes = [0] * len(OUTCOMES)

@@ -9,7 +9,9 @@ Random numbers: the base pipeline's samplers keep their stream names, so a world
 pilot draws exactly what it drew before. A pilot pipeline's sampler is the base's own where
 the two distributions are equal (the pilot changes nothing there) and a stream of its own,
 ``pilot.<name>``, where they differ; a pilot lead's per-lead values whose distribution
-differs are drawn again at arrival from ``pilot.lead.<attribute>`` (:meth:`Stages.adopt`).
+differs are drawn again at arrival from the lead's own stream, ``pilot.lead.<lead id>``
+(:meth:`Stages.adopt`), one uniform per value by inversion: the same lead gets the same pilot
+values in every variant, whichever pilot leads arrived before it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from salesboost.distributions import Dist
 from salesboost.pipeline import DailyBatch, ErpBatch, OnlineInbox, PaperContract, PipelineConfig, ReviewWindows
 from salesboost.scenario import Scenario
+from sim.inversion import InvertedRows
 from sim.lead import PIPELINE_DRAWS, Lead, courier_days
 from sim.streams import Sampler, Streams
 
@@ -65,6 +68,7 @@ class Stages:
         "pooled",
         "quote_rework_hours",
         "redraw",
+        "redraw_rows",
         "retry_gap",
         "review_hours",
         "revision_legal_hours",
@@ -73,6 +77,7 @@ class Stages:
         "rework_prob",
         "rule",
         "samplers",
+        "streams",
         "windows",
     )
 
@@ -112,22 +117,31 @@ class Stages:
         self.error_prob = pipeline.erp.error_prob
         erp = pipeline.erp.mechanism
         self.erp_times = erp.times if isinstance(erp, ErpBatch) else None
-        self.redraw: tuple[tuple[str, Sampler | None], ...] = ()
+        self.streams = streams
+        #: The per-lead attributes a pilot lead draws anew, and their rows (None: a value never read, 0).
+        self.redraw: tuple[str, ...] = ()
+        self.redraw_rows: InvertedRows | None = None
         if base is not None:
-            redraw = []
-            for attribute, where in PIPELINE_DRAWS.items():
-                dist = where(pipeline)
-                if dist == where(base.pipeline):
-                    continue
-                draw = None if dist is None else streams.sampler(f"{PILOT_PREFIX}lead.{attribute}", dist)
-                redraw.append((attribute, draw))
-            self.redraw = tuple(redraw)
+            changed = [
+                (a, where(pipeline)) for a, where in PIPELINE_DRAWS.items() if where(pipeline) != where(base.pipeline)
+            ]
+            if changed:
+                self.redraw = tuple(a for a, _ in changed)
+                self.redraw_rows = InvertedRows([dist for _, dist in changed])
 
     def adopt(self, lead: Lead) -> None:
-        """``lead`` runs this pipeline: its per-lead values whose distribution differs are drawn anew."""
+        """``lead`` runs this pipeline: its per-lead values whose distribution differs are drawn anew.
+
+        From a generator keyed by the lead's id (not a shared stream in arrival order), so a
+        lead's pilot values do not depend on which other leads the pilot took.
+        """
         lead.stages = self
-        for attribute, draw in self.redraw:
-            setattr(lead, attribute, 0.0 if draw is None else draw())  # None: a value this pipeline never reads
+        rows = self.redraw_rows
+        if rows is None:
+            return
+        values = rows.row(self.streams.entity(f"{PILOT_PREFIX}lead.{lead.id}"))
+        for attribute, value in zip(self.redraw, values, strict=True):
+            setattr(lead, attribute, value)
 
 
 def running_cost(scenario: Scenario, weeks: float) -> float:

@@ -127,7 +127,9 @@ class IncentiveDesk:
         pilot = scenario.pilot
         if pilot.incentive is not None:  # the pilot regions' seats, from the first shared period start on or after it
             seats = frozenset(seat for seat, rep in enumerate(world.reps) if rep.region in pilot.regions)
-            self.change_scheme(pilot.incentive, seats, not_before=pilot.start_day(scenario.calendar.start()) * 24.0)
+            self.change_scheme(
+                pilot.incentive, seats, not_before=pilot.start_day(scenario.calendar.start()) * HOURS_PER_DAY
+            )
 
     # -- clock ------------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -30,7 +30,9 @@ from sim.agents.worker import SharedQueue, Worker
 from sim.calendar import HOURS_PER_DAY, Calendar
 from sim.decisions.approvals import ManagerState, pick_manager_task
 from sim.recorder import Recorder
+from sim.lead import PIPELINE_DRAWS
 from sim.runner import run
+from sim.stages import Stages
 from sim.tasks import APPROVAL, ESCALATION, Task
 from tests.support import sections
 
@@ -196,3 +198,31 @@ def test_a_manager_serving_both_kinds_answers_online_requests_first_then_the_win
     state.budget, state.cutoff = 1.0, 3
     assert names() == ["tray1", "tray2"]  # the tray as it was when the window opened, within its budget
     assert [t.lead.name for t in approvals.tasks] == ["tray_late"]
+
+
+def _pilot_values(monkeypatch: pytest.MonkeyPatch, scenario: Scenario, seed: int) -> dict[str, tuple[float, ...]]:
+    """Lead id -> a pilot lead's per-lead pipeline values (those the pilot drew anew among them), from one run."""
+    values: dict[str, tuple[float, ...]] = {}
+    adopt = Stages.adopt
+
+    def spy(stages: Stages, lead: Any) -> None:
+        adopt(stages, lead)
+        values[lead.id] = tuple(getattr(lead, attribute) for attribute in PIPELINE_DRAWS)
+
+    monkeypatch.setattr(Stages, "adopt", spy)
+    run(scenario, seed)
+    monkeypatch.undo()
+    return values
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_a_pilot_leads_redrawn_values_are_keyed_by_the_lead_not_by_arrival_order(seed, monkeypatch):
+    # A second pilot region interleaves its leads with east's; east's leads keep their values.
+    optimised = "+pipeline@pilot.pipeline=optimised"
+    east = _pilot_values(monkeypatch, _scenario(*PILOT, optimised), seed)
+    both = _pilot_values(monkeypatch, _scenario("pilot.regions=[east,south]", f"pilot.start={START}", optimised), seed)
+    assert len(east) >= 50 and len(both) > len(east)
+    shared = [lead_id for lead_id in east if lead_id in both]
+    assert len(shared) >= 0.9 * len(east)  # a few east leads differ: south's outcomes move repeat requests
+    assert all(east[lead_id] == both[lead_id] for lead_id in shared)
+    assert len({values for values in east.values()}) == len(east)  # drawn, not one value for all
