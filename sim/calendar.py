@@ -3,8 +3,8 @@
 A calendar answers three questions fast, because stages ask them for every lead:
 the next working instant, when a given amount of work ends, and how many working hours
 lie between two instants. Durations stated as work time go through a calendar; elapsed
-durations do not. Nothing is stored per day: a day's working intervals are the weekly ones
-shifted to it, or none, so a calendar's memory does not grow with the horizon.
+durations do not. A day's working intervals are the weekly ones shifted to it, or none; only
+whether a day is a working day is kept, one byte per day.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Calendar:
         "_always",
         "_day_hours",
         "_extra",
+        "_flags",
         "_holidays",
         "_intervals",
         "_start_weekday",
@@ -55,6 +56,9 @@ class Calendar:
             raise ValueError("a calendar needs at least one working weekday and one working interval")
         self._always = len(self._workdays) == 7 and not self._holidays and self._intervals == ((0.0, HOURS_PER_DAY),)
         self._day_hours = sum(b - a for a, b in self._intervals)
+        # is_workday per clock day, filled in as the clock reaches a day: the hot searches below
+        # index it instead of calling is_workday (one byte per day, so memory stays small).
+        self._flags = bytearray()
 
     @classmethod
     def always_open(cls) -> Calendar:
@@ -84,6 +88,14 @@ class Calendar:
             return True
         return (self._start_weekday + day) % 7 in self._workdays and day not in self._holidays
 
+    def _workday(self, day: int) -> bool:
+        """``is_workday(day)``, extending the flags to a week past ``day`` (days before clock 0 are not kept)."""
+        if day < 0:
+            return self.is_workday(day)
+        flags = self._flags
+        flags.extend(self.is_workday(d) for d in range(len(flags), day + 8))
+        return bool(flags[day])
+
     def day_intervals(self, day: int) -> Intervals:
         """Working intervals of clock day ``day``, in hours after its midnight."""
         return self._intervals if self.is_workday(day) else _NONE
@@ -102,8 +114,9 @@ class Calendar:
             return t
         day = int(t // HOURS_PER_DAY)
         intervals = self._intervals
+        flags = self._flags
         while True:
-            if self.is_workday(day):
+            if flags[day] if 0 <= day < len(flags) else self._workday(day):
                 base = day * HOURS_PER_DAY
                 for start, stop in intervals:
                     if t < base + stop:
@@ -117,8 +130,9 @@ class Calendar:
             return t + work
         day = int(t // HOURS_PER_DAY)
         intervals = self._intervals
+        flags = self._flags
         while True:
-            if self.is_workday(day):
+            if flags[day] if 0 <= day < len(flags) else self._workday(day):
                 base = day * HOURS_PER_DAY
                 for start, stop in intervals:
                     b = base + stop

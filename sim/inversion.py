@@ -85,7 +85,7 @@ class InvertedRows:
     the uniform itself.
     """
 
-    __slots__ = ("_inverses", "_width")
+    __slots__ = ("_transforms", "_width")
 
     def __init__(self, columns: Sequence[Dist | str | None]) -> None:
         inverses: list[Inverse] = []
@@ -98,9 +98,13 @@ class InvertedRows:
                 inverses.append(_same)
             else:
                 raise ValueError(f"column {i}: expected a Dist, 'uniform' or None, got {column!r}")
-        self._inverses = tuple(inverses)
+        # The columns that are not the uniform itself: a row transforms only those.
+        self._transforms = tuple((i, f) for i, f in enumerate(inverses) if f is not _same)
         self._width = len(columns)
 
     def row(self, rng: np.random.Generator) -> tuple[float, ...]:
         """The next row from ``rng``: exactly one uniform per column."""
-        return tuple([f(u) for f, u in zip(self._inverses, rng.random(self._width).tolist(), strict=True)])
+        values = rng.random(self._width).tolist()
+        for i, f in self._transforms:
+            values[i] = f(values[i])
+        return tuple(values)
