@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 _ESTIMATE = ("mean", "ci_low", "ci_high")
@@ -31,6 +32,15 @@ def format_number(value: float, digits: int = 3) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g}{suffix}"
     return f"{value:.{digits}g}"
+
+
+def format_value(value: object) -> str:
+    """A parameter value for a label: numbers to 6 significant digits, anything else as text."""
+    if isinstance(value, bool | np.bool_ | str):
+        return str(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return f"{float(value):.6g}" if math.isfinite(value) else "n/a"
+    return str(value)
 
 
 def pareto_front(

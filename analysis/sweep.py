@@ -27,14 +27,12 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.plots import percent_axis
-from analysis.selection import Selection, format_number, metric_frame, pareto_front
+from analysis.selection import Selection, format_value, metric_frame, pareto_front
+from analysis.tornado import tornado_figure
 
 _BASELINE_COLOUR = "#7f7f7f"
 _FRONT_COLOUR = "#1f77b4"
 _HIGHLIGHT_COLOUR = "#d62728"
-_LOW_COLOUR = "#4c72b0"
-_HIGH_COLOUR = "#dd8452"
 #: Legend entries drawn inside the axes; more go in a smaller legend beside them.
 _LEGEND_INSIDE = 4
 _DPI = 110
@@ -63,15 +61,6 @@ def _short_names(parameters: Sequence[str]) -> dict[str, str]:
     """Last dotted component of each parameter key, or the full key where that is ambiguous."""
     last = [p.replace("/", ".").rsplit(".", 1)[-1] for p in parameters]
     return {p: s if last.count(s) == 1 else p for p, s in zip(parameters, last, strict=True)}
-
-
-def _format_value(value: object) -> str:
-    """A parameter value for a label: numbers to 6 significant digits, anything else as text."""
-    if isinstance(value, bool | np.bool_ | str):
-        return str(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return f"{float(value):.6g}" if math.isfinite(value) else "n/a"
-    return str(value)
 
 
 def _file_name(*parts: str) -> str:
@@ -156,10 +145,10 @@ def metric_vs_parameter_figure(
     if baseline is not None and baseline in estimates.index:
         _draw_baseline(ax, estimates.loc[baseline], baseline, baseline_summary_label)
     if not numeric_x:
-        ax.set_xticks(range(len(ticks)), labels=[_format_value(t) for t in ticks])
+        ax.set_xticks(range(len(ticks)), labels=[format_value(t) for t in ticks])
     elif data["_x"].nunique() <= _MAX_TICKS:
         grid = np.unique(data["_x"].to_numpy(dtype=float))
-        ax.set_xticks(grid, labels=[_format_value(v) for v in grid])
+        ax.set_xticks(grid, labels=[format_value(v) for v in grid])
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric} (mean, 95% CI)")
     short = _short_names([x, *([group] if group else [])])
@@ -186,8 +175,8 @@ def _line_groups(data: pd.DataFrame, split: Sequence[str]) -> list[tuple[list[tu
 def _line_label(key: Sequence[tuple[str, object]], names: Mapping[str, str]) -> str | None:
     """A line's values: alone for one parameter (the legend title names it), else ``name=value, ...``."""
     if len(key) == 1:
-        return _format_value(key[0][1])
-    return ", ".join(f"{names[p]}={_format_value(v)}" for p, v in key) or None
+        return format_value(key[0][1])
+    return ", ".join(f"{names[p]}={format_value(v)}" for p, v in key) or None
 
 
 def _draw_line(ax: Axes, points: pd.DataFrame, *, label: str | None, colour: Any) -> None:
@@ -304,103 +293,6 @@ def _scatter_with_errors(ax: Axes, points: pd.DataFrame, *, colour: str, label: 
 
 
 # --- choosing a variant -----------------------------------------------------------------------
-
-
-def tornado_figure(sensitivity: pd.DataFrame, metric: str, variant: str, *, title: str | None = None) -> Figure:
-    """Per parameter, bars from the default mean of ``metric`` to its low- and high-level means.
-
-    Parameters are sorted by swing, the range spanned by their low, default and high means,
-    largest on top. Bar ends carry a 95% CI error bar; a vertical line marks the default mean.
-    The values each parameter took are in its axis label (nothing is written inside the axes,
-    so no label can cover another). An uplift (``*_uplift``, a ratio) is drawn in percent,
-    the unit of the tables.
-    """
-    rows = sensitivity[(sensitivity["metric"] == metric) & (sensitivity["variant"] == variant)]
-    if rows.empty:
-        raise ValueError(f"no sensitivity rows for metric {metric!r} and variant {variant!r}")
-    percent = metric.endswith("_uplift")
-    if percent:
-        rows = rows.assign(**{c: pd.to_numeric(rows[c]) * 100 for c in _ESTIMATE})
-    default = pd.to_numeric(rows.loc[rows["level"] == "default", "mean"]).dropna()
-    centre = float(default.iloc[0]) if not default.empty else math.nan
-    bars = _tornado_bars(rows, centre)
-    fig = Figure(figsize=(7.5, 0.62 * len(bars) + 1.8), layout="constrained")
-    ax = fig.add_subplot()
-    labelled: set[str] = set()
-    for y, (_parameter, bar) in enumerate(bars.iterrows()):
-        base = centre if math.isfinite(centre) else bar["low_mean"]
-        for z, level in enumerate(_longest_first(bar, base)):
-            label = None if level in labelled else f"{level} end of its range"
-            if _tornado_end(ax, y, base, bar, level, label=label, zorder=2 + z):
-                labelled.add(level)
-    if math.isfinite(centre):
-        shown = f"{centre:+.1f}%" if percent else format_number(centre, 4)
-        ax.axvline(centre, color="black", linewidth=1, label=f"default ({shown})")
-    ax.set_yticks(range(len(bars)), labels=[_tornado_label(str(p), bar) for p, bar in bars.iterrows()], fontsize=8)
-    ax.margins(x=0.05)
-    if percent:
-        percent_axis(ax.xaxis)
-        name = metric.removesuffix("_uplift")
-        ax.set_xlabel(f"{name}: change vs baseline, % (mean, 95% CI at the bar ends)")
-    else:
-        ax.set_xlabel(f"{metric} (mean, 95% CI at the bar ends)")
-    ax.set_title(
-        title or f"Sensitivity of {metric.removesuffix('_uplift') + ' uplift' if percent else metric} ({variant})"
-    )
-    fig.legend(loc="outside lower center", ncols=3, frameon=False, fontsize="small")
-    return fig
-
-
-def _tornado_label(parameter: str, bar: pd.Series) -> str:
-    """A bar's axis label: the parameter, then the low and high values it took."""
-    values = [f"{level} {_format_value(bar[f'{level}_value'])}" for level in ("low", "high") if _present(bar, level)]
-    return parameter + ("\n" + " / ".join(values) if values else "")
-
-
-def _present(bar: pd.Series, level: str) -> bool:
-    value = bar[f"{level}_value"]
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-_LEVEL_COLOURS = {"low": _LOW_COLOUR, "high": _HIGH_COLOUR}
-
-
-def _tornado_bars(rows: pd.DataFrame, centre: float) -> pd.DataFrame:
-    """Per parameter: ``<level>_{mean,ci_low,ci_high,value}`` for low and high, and the swing, smallest first."""
-    fields = ["mean", "ci_low", "ci_high", "value"]
-    wide = rows.drop_duplicates(["parameter", "level"]).pivot(index="parameter", columns="level", values=fields)
-    bars = pd.DataFrame(index=wide.index.astype(str))
-    for level in ("low", "high"):
-        for field in fields:
-            column = wide[(field, level)].to_numpy() if (field, level) in wide.columns else np.nan
-            bars[f"{level}_{field}"] = column
-        for field in fields[:3]:
-            bars[f"{level}_{field}"] = pd.to_numeric(bars[f"{level}_{field}"]).astype(float)
-    ends = pd.concat([bars["low_mean"], bars["high_mean"], pd.Series(centre, index=bars.index)], axis=1)
-    bars["swing"] = ends.max(axis=1) - ends.min(axis=1)
-    return bars.sort_values("swing", na_position="first", kind="stable")
-
-
-def _longest_first(bar: pd.Series, base: float) -> list[str]:
-    """``low`` and ``high`` ordered so the longer half is drawn first and the shorter stays visible."""
-    length = {level: abs(bar[f"{level}_mean"] - base) for level in ("low", "high")}
-    return sorted(length, key=lambda level: -length[level] if math.isfinite(length[level]) else 0.0)
-
-
-def _tornado_end(ax: Axes, y: int, base: float, bar: pd.Series, level: str, *, label: str | None, zorder: int) -> bool:
-    """One half of a tornado bar, from ``base`` to the level's mean with its 95% CI; whether it was drawn."""
-    mean = bar[f"{level}_mean"]
-    if not math.isfinite(mean) or not math.isfinite(base):
-        return False
-    ax.barh(y, mean - base, left=base, height=0.6, color=_LEVEL_COLOURS[level], label=label, zorder=zorder)
-    low, high = bar[f"{level}_ci_low"], bar[f"{level}_ci_high"]
-    if math.isfinite(low) and math.isfinite(high):
-        # The low end's interval above the bar's middle, the high end's below: both stay readable.
-        at = y - 0.15 if level == "low" else y + 0.15
-        ax.errorbar(
-            mean, at, xerr=[[mean - low], [high - mean]], fmt="none", ecolor="black", lw=0.8, capsize=2, zorder=6
-        )
-    return True
 
 
 # --- tables and files -------------------------------------------------------------------------

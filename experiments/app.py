@@ -479,7 +479,9 @@ def _sensitivity(
             store=store,
         ).run()
         default = (missing.runs[target.name].ordered()[:k], missing.runs[baseline.name].ordered()[:k])
-    return sensitivity_table(target, default=default, runs=probe_runs, all_probes=all_probes, metrics=settings.metrics)
+    return sensitivity_table(
+        target, baseline, default=default, runs=probe_runs, all_probes=all_probes, metrics=settings.metrics
+    )
 
 
 def _ray_executor(config: RayConfig) -> Executor:

@@ -133,9 +133,11 @@ class Swing:
 
     @property
     def width(self) -> float:
-        """The distance between the two ends (0 when a mean is missing)."""
-        width = abs(self.high - self.low)
-        return width if math.isfinite(width) else 0.0
+        """The range spanned by the low, configured and high means (as the tornado sorts; 0 without both ends)."""
+        ends = [v for v in (self.low, self.default, self.high) if math.isfinite(v)]
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return 0.0
+        return max(ends) - min(ends)
 
 
 def sensitivity_metric(sensitivity: pd.DataFrame, objective: str) -> str | None:

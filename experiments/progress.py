@@ -62,7 +62,8 @@ class _StatusColumn(ProgressColumn):
         if reused:
             parts.append(f"{reused} from store")
         if task.total is not None:
-            eta = eta_seconds(task.elapsed or 0.0, int(task.completed), reused, int(task.total))
+            working = (task.elapsed or 0.0) - float(task.fields.get("reading", 0.0))
+            eta = eta_seconds(max(working, 0.0), int(task.completed), reused, int(task.total))
             if eta is not None:
                 parts.append(f"ETA {_seconds(eta)}")
             elif task.completed >= task.total:
@@ -139,6 +140,7 @@ class Progress:
         self.closed = False
         self._clock = clock
         self._start = clock()
+        self._reading = 0.0  # seconds before the last store hit: reading the store, not computing
         if console is None:
             file = stream if stream is not None else sys.stderr
             # The stream decides, not FORCE_COLOR & co.: CI logs must not get control codes.
@@ -170,6 +172,10 @@ class Progress:
         self.total += n
         self.done += done
         self.reused += done
+        if done:
+            # The computed work's rate is measured from here: reading a large store first must
+            # not count as the time the first computed result took.
+            self._reading = self._clock() - self._start
         # No plain line here: a sweep adds its variants one by one before any work starts, and
         # lines of those partial totals (20/20, 40/40, ...) would read as progress.
         self._update_live()
@@ -198,12 +204,14 @@ class Progress:
             self._plain()
 
     def eta(self) -> float | None:
-        """Seconds left at the rate of the work computed so far; None before any is."""
-        return eta_seconds(self._clock() - self._start, self.done, self.reused, self.total)
+        """Seconds left at the rate of the work computed since the store was read; None before any is."""
+        return eta_seconds(self._clock() - self._start - self._reading, self.done, self.reused, self.total)
 
     def _update_live(self) -> None:
         if self._board is not None and self._task is not None:
-            self._board.bars.update(self._task, total=self.total or None, completed=self.done, reused=self.reused)
+            self._board.bars.update(
+                self._task, total=self.total or None, completed=self.done, reused=self.reused, reading=self._reading
+            )
 
     def _plain_if_due(self) -> None:
         """A plain line when the share enters another tenth (a grown total moves it back), or at the end."""

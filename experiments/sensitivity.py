@@ -9,6 +9,7 @@ paired with the same random numbers as the default.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,19 +65,50 @@ def get_path(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 def idle(key: str, variant: Variant) -> bool:
-    """Whether ``key`` cannot move ``variant``: outreach off, reps without a scheme, risk without playbooks.
+    """Whether ``key`` cannot move ``variant``.
 
-    Without listed parameters the sensitivity moves every range except those idle for both the
-    variant and the baseline, so a study without outreach or incentives does not spend runs on
-    their ranges.
+    A key the variant's config does not have or leaves unset (a courier under e-signature), outreach
+    off, reps without a scheme, risk without playbooks, a stage policy's running cost under
+    another policy, and a purchase or spend model's parameters under another model. Without
+    listed parameters the sensitivity moves every range except those idle for both the variant
+    and the baseline, so a study does not spend runs on ranges that cannot move it.
     """
+    if not has_path(variant.config, key):
+        return True
+    scenario = variant.scenario
     if key.startswith("outreach."):
-        return variant.scenario.outreach.strategy == "off"
+        return scenario.outreach.strategy == "off"
     if key.startswith(("reps.", "incentive.")):
-        return not variant.scenario.incentive.active
+        return not scenario.incentive.active
     if key.startswith("risk."):  # the market series and core accounts only move what alarms switch on
-        return not variant.scenario.risk.playbooks
+        return not scenario.risk.playbooks
+    if key.startswith("economics.running_costs."):
+        stage, policy = key.split(".")[2:4]
+        pilot = scenario.pilot.pipeline
+        pipelines = [scenario.pipeline] if pilot is None else [scenario.pipeline, pilot]
+        return all(p.options().get(stage) != policy for p in pipelines)
+    if key.startswith("accounts.purchase.") and key != "accounts.purchase.model":
+        return scenario.accounts.purchase.model != "bgnbd"
+    if key.startswith("accounts.spend.") and key != "accounts.spend.model":
+        return scenario.accounts.spend.model != "gamma_gamma"
     return False
+
+
+def like(current: Any, value: float) -> Any:
+    """``value`` as an int where the parameter is one (ranges are floats: a count of accounts)."""
+    if isinstance(current, int) and not isinstance(current, bool) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def has_path(data: Mapping[str, Any], dotted: str) -> bool:
+    """Whether ``data`` has the nested key ``dotted`` with a value (``None`` is no value: unused)."""
+    node: Any = data
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return node is not None
 
 
 def probes(
@@ -92,13 +124,15 @@ def probes(
     for key in keys:
         if key not in ranges:
             raise ConfigError("experiment.sensitivity.parameters", f"{key!r} has no range; ranges: {', '.join(ranges)}")
+        if parameters and not (has_path(target.config, key) or has_path(baseline.config, key)):
+            raise ConfigError("experiment.sensitivity.parameters", f"{key!r} is not a key of the scenario")
         for level, value in zip(LEVELS, ranges[key], strict=True):
             for role, variant in (("variant", target), ("baseline", baseline)):
                 if idle(key, variant):  # the key cannot move it: its own runs stand for every level
                     out.append(Probe(key, level, float(value), role, variant))
                     continue
                 data = copy.deepcopy(variant.config)
-                set_path(data, key, value)
+                set_path(data, key, like(get_path(data, key), value))
                 name = f"{variant.name}|{key}={value}"
                 moved = Variant(name, (*variant.overrides, f"{key}={value}"), data, Scenario.from_dict(data))
                 out.append(Probe(key, level, float(value), role, moved))
@@ -107,6 +141,7 @@ def probes(
 
 def sensitivity_table(
     target: Variant,
+    baseline: Variant,
     *,
     default: tuple[Sequence[RunResult], Sequence[RunResult]],
     runs: Mapping[str, Sequence[RunResult]],
@@ -115,10 +150,11 @@ def sensitivity_table(
 ) -> pd.DataFrame:
     """Rows (parameter, level, value, variant, metric, mean, ci_low, ci_high) for the tornado charts.
 
-    ``default`` holds the variant's and the baseline's replications 0..k-1 at the configured
-    values; ``runs`` the results of each probe by its variant name. For each metric ``m`` the
-    table has ``m`` (the variant's mean) and ``m_uplift`` (its paired uplift on the baseline),
-    and ``in_flight_share`` / ``baseline_in_flight_share``, the share of the variant's and the
+    ``default`` holds the variant's and the ``baseline``'s replications 0..k-1 at the configured
+    values (a parameter only the baseline has takes its configured value from it); ``runs`` the
+    results of each probe by its variant name. For each metric ``m`` the table has ``m`` (the
+    variant's mean) and ``m_uplift`` (its paired uplift on the baseline), and
+    ``in_flight_share`` / ``baseline_in_flight_share``, the share of the variant's and the
     baseline's cohort still open at the end (baseline: the variant it is compared with).
     """
     rows = []
@@ -145,7 +181,8 @@ def sensitivity_table(
         where = {"parameter": parameter, "level": level, "value": values[(parameter, level)], "variant": target.name}
         rows += _rows(where, sides["variant"], sides["baseline"], metrics)
         if level == LEVELS[0]:
-            current = float(get_path(target.config, parameter))
+            configured = target.config if has_path(target.config, parameter) else baseline.config
+            current = float(get_path(configured, parameter)) if has_path(configured, parameter) else math.nan
             rows += _rows({**where, "level": "default", "value": current}, default[0], default[1], metrics)
     return pd.DataFrame(rows)
 

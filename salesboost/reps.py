@@ -3,7 +3,7 @@
 Lifecycle covers ramp, training, exams, attrition and backfill.
 
 Everything here is configuration with defaults, ranges, sources and grades in
-``docs/parameters.md`` ("reps"); the rules that use it are :mod:`salesboost.lifecycle`
+``docs/model.md`` (section 12.1); the rules that use it are :mod:`salesboost.lifecycle`
 (people) and :mod:`salesboost.effort` (effort). With no incentive scheme the whole section is
 idle and the calibrated world is unchanged.
 """

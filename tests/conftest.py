@@ -21,6 +21,7 @@ TWO_VARIANTS = (*(f"~experiment.variants.{name}" for name in ONE_STAGE), "experi
 #: default study cut to legacy vs optimised.
 SMALL = (
     "experiment.replications=3",
+    "experiment.sensitivity.replications=2",
     "horizon.days=63",
     "horizon.warmup_days=14",
     "horizon.drain_days=30",

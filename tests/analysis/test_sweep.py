@@ -15,13 +15,8 @@ from matplotlib.figure import Figure
 
 from analysis.compare import compare_to_baseline, summarise
 from analysis.selection import Selection, best_variant, overlaps, pareto_front
-from analysis.sweep import (
-    metric_vs_parameter_figure,
-    sweep_table,
-    tornado_figure,
-    tradeoff_figure,
-    write_sweep_plots,
-)
+from analysis.sweep import metric_vs_parameter_figure, sweep_table, tradeoff_figure, write_sweep_plots
+from analysis.tornado import OFF_AXIS, tornado_figure
 
 METRICS = ["revenue", "approval_sla_breach_rate"]
 MANAGERS = "team.managers"
@@ -535,6 +530,61 @@ def test_tornado_of_an_uplift_is_in_percent_like_the_tables(sensitivity):
     assert all(label.endswith("%") for label in labels)
     assert "%" in ax.get_xlabel()
     assert any("+11.1%" in t.get_text() for t in fig.legends[0].get_texts())
+
+
+def one_at_a_time(effects: dict[str, tuple[float, float]], centre: float = 1.0, h: float = 0.01) -> pd.DataFrame:
+    """A sensitivity table of variant ``v`` from ``{parameter: (mean at low, mean at high)}``."""
+    rows = []
+    for parameter, (at_low, at_high) in effects.items():
+        for level, value, mean in (("low", 0.0, at_low), ("default", 1.0, centre), ("high", 2.0, at_high)):
+            rows.append(
+                {
+                    "parameter": parameter,
+                    "level": level,
+                    "value": value,
+                    "variant": "v",
+                    "metric": "m",
+                    "mean": mean,
+                    "ci_low": mean - h,
+                    "ci_high": mean + h,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_tornado_draws_only_the_largest_swings_and_says_how_many_there_are():
+    table = one_at_a_time({f"p{i:02d}": (1.0 - 0.01 * i, 1.0 + 0.01 * i) for i in range(1, 31)})
+    ax = tornado_figure(table, "m", "v", top=20).axes[0]
+    names = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    assert names == [f"p{i:02d}" for i in range(11, 31)]  # p30 swings most: on top
+    assert "the 20 largest swings of 30 parameters" in ax.get_title()
+    whole = tornado_figure(table, "m", "v", top=30).axes[0]
+    assert len(whole.get_yticklabels()) == 30
+    assert "largest swings" not in whole.get_title()
+    with pytest.raises(ValueError, match="top"):
+        tornado_figure(table, "m", "v", top=0)
+
+
+def test_a_bar_far_beyond_the_rest_runs_off_the_axis_with_its_value_in_its_label():
+    table = one_at_a_time({"huge": (1.0, 30.0), "mid": (0.8, 1.3), "small": (0.95, 1.05)})
+    ax = drawn(tornado_figure(table, "m", "v")).axes[0]
+    low, high = ax.get_xlim()
+    assert high < 30.0 / OFF_AXIS  # fitted to the others, not flattened by the huge one
+    assert low <= 0.79  # every other bar and its interval fits
+    assert high >= 1.31
+    labels = {t.get_text().split("\n")[0]: t.get_text() for t in ax.get_yticklabels()}
+    assert "high end 30, off the axis" in labels["huge"]
+    assert "off the axis" not in labels["mid"] + labels["small"]
+    assert max(p.get_x() + p.get_width() for p in ax.patches) == pytest.approx(high)  # drawn to the edge
+    assert overlapping_texts(ax.figure) == []
+
+
+def test_comparable_bars_all_stay_on_the_axis():
+    # 3x the next bar is a big spread but not an artefact of scale: every bar is drawn in full
+    table = one_at_a_time({"a": (1.0, 4.0), "b": (1.0, 2.0), "c": (0.9, 1.1)})
+    ax = tornado_figure(table, "m", "v").axes[0]
+    assert ax.get_xlim()[1] > 4.0
+    assert not any("off the axis" in t.get_text() for t in ax.get_yticklabels())
 
 
 def test_tornado_rejects_a_variant_without_rows(sensitivity):

@@ -243,7 +243,7 @@ def test_sigterm_to_the_group_while_child_runs_are_recorded(tmp_path: Path, invo
 
 @pytest.mark.slow
 def test_ctrl_c_during_the_sensitivity_analysis(tmp_path: Path, invocations):
-    run = _run(tmp_path, [*SMALL, "experiment.sensitivity.replications=2"])
+    run = _run(tmp_path, [*SMALL])
     invocations.append(run)
     main = 2 * 3  # 2 variants x 3 replications, then the sensitivity probes
     run.wait_for(lambda: run.saved() > main, "sensitivity replication")

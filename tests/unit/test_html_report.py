@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from experiments.app import Outcome, execute
@@ -494,3 +495,14 @@ def test_the_study_caveats_of_the_config_are_shown(grid_run: Outcome) -> None:
     assert "Reviews, escalations (the escalation call and the review) and countersignatures are charged" in " ".join(
         page.text
     )
+
+
+def test_a_swing_spans_the_configured_mean_too_as_the_tornado_sorts():
+    rows = [
+        {"parameter": p, "level": level, "value": v, "metric": "m", "mean": mean, "ci_low": mean, "ci_high": mean}
+        for p, means in {"both_above": (1.1, 1.0, 1.1), "apart": (0.95, 1.0, 1.05)}.items()
+        for (level, v), mean in zip((("low", 0.0), ("default", 1.0), ("high", 2.0)), means, strict=True)
+    ]
+    found = {s.parameter: s.width for s in swings(pd.DataFrame(rows), "m")}
+    # both ends 0.1 above the configured mean: a swing of 0.1, not |high - low| = 0
+    assert found == pytest.approx({"both_above": 0.1, "apart": 0.1})

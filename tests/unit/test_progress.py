@@ -75,6 +75,16 @@ def test_eta_counts_only_computed_work() -> None:
     assert plain(buf) == ["p: 70/100 (70%), 10s elapsed, ETA 30s, 60 from store"]
 
 
+def test_eta_does_not_count_the_time_spent_reading_the_store() -> None:
+    buf, clock = io.StringIO(), Clock()
+    progress = Progress(0, "p", stream=buf, clock=clock)
+    clock.now = 8.0
+    progress.grow(100, done=90)  # a large store took 8 s to read
+    clock.now = 10.0
+    progress.advance(1)  # the first computed result 2 s after it: 9 left at 2 s each
+    assert progress.eta() == pytest.approx(18.0)  # not 10 s / 1 x 9 = 90 s
+
+
 def test_phase_served_from_the_store_prints_one_line_at_close() -> None:
     buf = io.StringIO()
     progress = Progress(0, "study: simulating", stream=buf, clock=Clock())
@@ -155,8 +165,9 @@ def test_terminal_eta_counts_only_computed_work() -> None:
     buf, clock = io.StringIO(), Clock()
     console = tty_console(buf)
     progress = Progress(0, "p", console=console, clock=clock)
-    progress.grow(100, done=60)
-    clock.now = 10.0
+    clock.now = 2.0
+    progress.grow(100, done=60)  # 2 s reading the store
+    clock.now = 12.0
     progress.advance(10)
     board = progress_module._boards[id(buf)]
     console.print(board.bars.get_renderable())
