@@ -24,7 +24,9 @@ FORBIDDEN = {
 }
 LAZY_ONLY = {"ray", "mlflow", "matplotlib", "pyarrow"}  # never at module level...
 # ...except in the plotting modules
-LAZY_EXCEPT = {"matplotlib": {"analysis/plots.py", "analysis/sweep.py", "analysis/customer_plots.py"}}
+LAZY_EXCEPT = {
+    "matplotlib": {"analysis/plots.py", "analysis/sweep.py", "analysis/tornado.py", "analysis/customer_plots.py"}
+}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
