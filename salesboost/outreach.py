@@ -108,12 +108,20 @@ class OutreachConfig:
     tiers: dict[str, Any] = field(default_factory=dict)  # the tier rules (customers.tiers), parsed below
     history_order_share: float = 0.5  # P(a purchase before clock 0 became an order): the accounts' history
     response_scale: float = 1.0  # multiplies every channel's response probabilities (the sensitivity's lever)
+    saturation_scale: float = 1.0  # multiplies every channel's saturation kappa (the sensitivity's lever)
     complaint_penalty: float = 500.0  # uplift: the money a complaint is weighed at against the gain (not booked)
     ops_cost_per_hour: float = 37.5  # loaded cost of an hour of the operations staff who run the digital channels
 
     def __post_init__(self) -> None:
         checks.one_of("strategy", self.strategy, STRATEGIES)
-        sizes = ("budget_per_month", "rep_hours_per_month", "response_scale", "complaint_penalty", "ops_cost_per_hour")
+        sizes = (
+            "budget_per_month",
+            "rep_hours_per_month",
+            "response_scale",
+            "saturation_scale",
+            "complaint_penalty",
+            "ops_cost_per_hour",
+        )
         for key in sizes:
             checks.non_negative(key, getattr(self, key))
         checks.probability("history_order_share", self.history_order_share)
@@ -144,6 +152,10 @@ class OutreachConfig:
     def response(self, channel: ChannelConfig, tier: str) -> float:
         """P(response to a first touch in a period) by ``channel`` of an account in ``tier``, scaled."""
         return min(1.0, self.response_scale * channel.response_of(tier))
+
+    def kappa(self, channel: ChannelConfig) -> float:
+        """The saturation kappa of ``channel``, scaled."""
+        return self.saturation_scale * channel.saturation
 
     def _check_entries(self, where: str, entries: dict[str, float]) -> None:
         for channel, rank in entries.items():

@@ -195,7 +195,7 @@ class MarketingDesk:
             account.personalised += 1
         if key in self._responded:
             return
-        if u[0] >= touch_response(config.response(channel, tier), n, channel.saturation, uplift):
+        if u[0] >= touch_response(config.response(channel, tier), n, config.kappa(channel), uplift):
             return
         self._responded.add(key)
         ledger.outreach(now, tier, name, RESPONSES)

@@ -45,7 +45,7 @@ def expected_gain(config: OutreachConfig, view: AccountView, channel: ChannelCon
     effects = config.effects
     account = view.account
     uplift = content_uplift(channel, effects, account.tags, account.personalised)
-    respond = cumulative_response(config.response(channel, account.tier), touches, channel.saturation, uplift)
+    respond = cumulative_response(config.response(channel, account.tier), touches, config.kappa(channel), uplift)
     extra = (effects.lift - 1.0) * view.rate_per_day * effects.lift_days
     alive = view.p_alive * respond * (channel.conversion + extra)
     revived = (1.0 - view.p_alive) * respond * effects.revive_prob * view.rate_per_day * 365.0 if channel.offer else 0.0

@@ -25,7 +25,7 @@ HORIZON = {"days": 56.0, "warmup_days": 14.0, "drain_days": 30.0}
 
 def test_regression_default_legacy_seed():
     scenario = small_scenario("legacy", **HORIZON)
-    assert scenario.config_hash() == "b9902bec3844eaa0", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "acf3f4888ad78d2a", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1097.0,
@@ -62,7 +62,7 @@ def test_regression_default_legacy_seed():
 
 def test_regression_default_optimised_seed():
     scenario = small_scenario("optimised", **HORIZON)
-    assert scenario.config_hash() == "953bdb1f3c30a0b8", "conf/ defaults changed: regenerate the golden values"
+    assert scenario.config_hash() == "8d212ccc1c9a5a1a", "conf/ defaults changed: regenerate the golden values"
     result = sim.run(scenario, SEED, 0)
     golden = {
         "leads": 1108.0,

@@ -245,6 +245,19 @@ def test_response_scale_multiplies_and_caps():
     assert OutreachConfig(channels=channels, response_scale=5.0).response(channels["phone"], "high_value") == 1.0
 
 
+def test_saturation_scale_multiplies_every_kappa():
+    """OutreachConfig.kappa scales the channel's saturation; a larger kappa makes repeat touches add less."""
+    channels = _channels()
+    config = OutreachConfig(channels=channels, saturation_scale=2.0)
+    assert config.kappa(channels["phone"]) == pytest.approx(2.0 * channels["phone"].saturation)
+    p = config.response(channels["phone"], "high_value")
+    flat = cumulative_response(p, 3, OutreachConfig(channels=channels).kappa(channels["phone"]))
+    assert cumulative_response(p, 3, config.kappa(channels["phone"])) < flat
+    with pytest.raises(ConfigError) as info:
+        OutreachConfig(channels=channels, saturation_scale=-1.0)
+    assert info.value.key == "saturation_scale"
+
+
 def test_sensitivity_does_not_move_an_outreach_key_of_a_variant_without_outreach():
     """A baseline with strategy off keeps its own variant for outreach keys; the variant with outreach is moved."""
     from experiments.compose import compose_config, compose_variants, experiment_of
