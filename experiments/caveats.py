@@ -134,9 +134,9 @@ class Swing:
     @property
     def width(self) -> float:
         """The range spanned by the low, configured and high means (as the tornado sorts; 0 without both ends)."""
-        ends = [v for v in (self.low, self.default, self.high) if math.isfinite(v)]
         if not (math.isfinite(self.low) and math.isfinite(self.high)):
             return 0.0
+        ends = [v for v in (self.low, self.default, self.high) if math.isfinite(v)]
         return max(ends) - min(ends)
 
 

@@ -140,7 +140,7 @@ class Progress:
         self.closed = False
         self._clock = clock
         self._start = clock()
-        self._reading = 0.0  # seconds before the last store hit: reading the store, not computing
+        self._reading = 0.0  # seconds before the last store hit ahead of any computed result: reading, not computing
         if console is None:
             file = stream if stream is not None else sys.stderr
             # The stream decides, not FORCE_COLOR & co.: CI logs must not get control codes.
@@ -172,9 +172,10 @@ class Progress:
         self.total += n
         self.done += done
         self.reused += done
-        if done:
-            # The computed work's rate is measured from here: reading a large store first must
-            # not count as the time the first computed result took.
+        if done and self.done == self.reused:
+            # Until the first computed result, the computed work's rate is measured from here:
+            # reading a large store first must not count as the time that result took. Later
+            # hits (an adaptive sweep asking for more) must not drop the time already computed.
             self._reading = self._clock() - self._start
         # No plain line here: a sweep adds its variants one by one before any work starts, and
         # lines of those partial totals (20/20, 40/40, ...) would read as progress.

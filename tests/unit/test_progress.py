@@ -85,6 +85,17 @@ def test_eta_does_not_count_the_time_spent_reading_the_store() -> None:
     assert progress.eta() == pytest.approx(18.0)  # not 10 s / 1 x 9 = 90 s
 
 
+def test_store_hits_after_computed_work_keep_its_time() -> None:
+    progress = Progress(0, "p", stream=io.StringIO(), clock=(clock := Clock()))
+    progress.grow(20)
+    clock.now = 10.0
+    progress.advance(10)  # 10 computed in 10 s
+    clock.now = 20.0
+    progress.advance(5)  # 15 computed in 20 s
+    progress.grow(20, done=10)  # an adaptive sweep asks for more; 10 of them are in the store
+    assert progress.eta() == pytest.approx(20.0 / 15 * 15)  # the rate of all 20 s, not of the time since
+
+
 def test_phase_served_from_the_store_prints_one_line_at_close() -> None:
     buf = io.StringIO()
     progress = Progress(0, "study: simulating", stream=buf, clock=Clock())
