@@ -99,6 +99,17 @@ def welch_difference(variant: Sequence[float], baseline: Sequence[float], confid
     return Estimate(min(v.size, b.size), diff, math.nan, se, diff - h, diff + h)
 
 
+def spread(values: Sequence[float]) -> float:
+    """The range spanned by the finite ``values`` (0 with fewer than two).
+
+    A sensitivity swing: the spread of a parameter's low, configured and high means, so a
+    parameter whose two ends both lie on one side of the configured mean still swings, and
+    an end that did not run (NaN) leaves the swing to the ends that did.
+    """
+    finite = [float(v) for v in values if math.isfinite(v)]
+    return max(finite) - min(finite) if len(finite) > 1 else 0.0
+
+
 def _finite(x: np.ndarray) -> np.ndarray:
     return x[np.isfinite(x)]
 

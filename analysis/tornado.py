@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis.plots import percent_axis
 from analysis.selection import format_number, format_value
+from analysis.stats import spread
 
 TOP = 20  # more bars than this do not read at report width; sensitivity.csv keeps them all
 OFF_AXIS = 4.0  # a bar reaching this many times further than the next one runs off the axis
@@ -151,9 +152,8 @@ def _tornado_bars(rows: pd.DataFrame, centre: float) -> pd.DataFrame:
             bars[f"{level}_{field}"] = column
         for field in _ESTIMATE:
             bars[f"{level}_{field}"] = pd.to_numeric(bars[f"{level}_{field}"]).astype(float)
-    ends = pd.concat([bars["low_mean"], bars["high_mean"], pd.Series(centre, index=bars.index)], axis=1)
-    bars["swing"] = ends.max(axis=1) - ends.min(axis=1)
-    return bars.sort_values("swing", na_position="first", kind="stable")
+    bars["swing"] = [spread((low, centre, high)) for low, high in zip(bars["low_mean"], bars["high_mean"], strict=True)]
+    return bars.sort_values("swing", kind="stable")
 
 
 def _longest_first(bar: pd.Series, base: float) -> list[str]:

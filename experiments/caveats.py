@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
+from analysis.stats import spread
 from experiments.paths import CONF_DIR
 
 #: Where the calibration is documented.
@@ -133,11 +134,8 @@ class Swing:
 
     @property
     def width(self) -> float:
-        """The range spanned by the low, configured and high means (as the tornado sorts; 0 without both ends)."""
-        if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            return 0.0
-        ends = [v for v in (self.low, self.default, self.high) if math.isfinite(v)]
-        return max(ends) - min(ends)
+        """The range spanned by the low, configured and high means that ran (the tornado's order)."""
+        return spread((self.low, self.default, self.high))
 
 
 def sensitivity_metric(sensitivity: pd.DataFrame, objective: str) -> str | None:

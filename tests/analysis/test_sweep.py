@@ -15,8 +15,10 @@ from matplotlib.figure import Figure
 
 from analysis.compare import compare_to_baseline, summarise
 from analysis.selection import Selection, best_variant, overlaps, pareto_front
+from analysis.stats import spread
 from analysis.sweep import metric_vs_parameter_figure, sweep_table, tradeoff_figure, write_sweep_plots
 from analysis.tornado import OFF_AXIS, tornado_figure
+from experiments.caveats import swings
 
 METRICS = ["revenue", "approval_sla_breach_rate"]
 MANAGERS = "team.managers"
@@ -563,6 +565,28 @@ def test_tornado_draws_only_the_largest_swings_and_says_how_many_there_are():
     assert "largest swings" not in whole.get_title()
     with pytest.raises(ValueError, match="top"):
         tornado_figure(table, "m", "v", top=0)
+
+
+def test_the_tornado_and_the_report_table_rank_swings_alike_even_with_an_end_missing():
+    # one_sided's high end did not run (NaN): its swing is the low end's distance to the default
+    table = one_at_a_time(
+        {"one_sided": (0.7, math.nan), "both_above": (1.2, 1.25), "apart": (0.9, 1.1), "flat": (1.0, 1.0)}
+    )
+    ax = tornado_figure(table, "m", "v").axes[0]
+    drawn_order = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()][::-1]  # top first
+    ranked = swings(table, "m")
+    assert drawn_order == [s.parameter for s in ranked] == ["one_sided", "both_above", "apart", "flat"]
+    assert {s.parameter: s.width for s in ranked} == pytest.approx(
+        {"one_sided": 0.3, "both_above": 0.25, "apart": 0.2, "flat": 0.0}
+    )
+
+
+def test_spread_is_the_range_of_the_values_that_ran():
+    assert spread([0.9, 1.0, 1.1]) == pytest.approx(0.2)
+    assert spread([1.1, 1.0, 1.2]) == pytest.approx(0.2)  # both ends above the default
+    assert spread([math.nan, 1.0, 1.3]) == pytest.approx(0.3)
+    assert spread([math.nan, 1.0, math.nan]) == 0.0
+    assert spread([]) == 0.0
 
 
 def test_a_bar_far_beyond_the_rest_runs_off_the_axis_with_its_value_in_its_label():
