@@ -42,6 +42,7 @@ from scipy.special import expit, logit
 
 from analysis.anchors import DEFAULT_ANCHORS, Anchor, AnchorError, load_anchors
 from analysis.stats import mean_interval
+from experiments.errors import describe_error, is_input_error
 
 DEFAULT_SEED = 20240101
 DAYS_PER_MONTH = 365.25 / 12
@@ -462,6 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = compare(anchors, cal.fit, cal.knobs)
     except AnchorError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bad override or option: one line, as the main command gives
+        if not is_input_error(exc):
+            raise
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 2
     print()
     print(f"legacy pipeline, {args.replications} replications of seed {args.seed}, {cal.evaluations} model evaluations")

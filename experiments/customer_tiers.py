@@ -43,6 +43,10 @@ def run(cfg: DictConfig, output_dir: Path, stream: TextIO | None = None) -> Cust
     tracking = tracking_of(cfg)
     customers = customers_of(cfg)
     tiers = TierConfig.from_dict(customers.tiers, where="customers.tiers")
+    if tracking.enabled:  # before any output is written, as the study's pre-flight does
+        from experiments.services import check_tracking_uri  # noqa: PLC0415 - network checks: not for --help
+
+        check_tracking_uri(tracking.uri)
     started = time.perf_counter()
     started_ms = int(time.time() * 1000)
     path, tx, as_of = _load(customers)

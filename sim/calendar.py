@@ -73,13 +73,18 @@ class Calendar:
         intervals: Iterable[tuple[float, float]] | None = None,
         extra_holidays: Iterable[int] = (),
     ) -> Calendar:
-        """The calendar of ``config``, optionally with other hours or added days off."""
+        """The calendar of ``config``, optionally with other hours or added days off.
+
+        An added day off (a person's sick day or leave) wins over the organisation's make-up
+        working days: whoever is away on a make-up day does not work it.
+        """
+        days_off = frozenset(extra_holidays)
         return cls(
             start_weekday=config.start().weekday(),
             workdays=config.weekday_set(),
             intervals=config.intervals() if intervals is None else intervals,
-            holidays=config.day_indices(config.holidays) | frozenset(extra_holidays),
-            extra_workdays=config.day_indices(config.extra_workdays),
+            holidays=config.day_indices(config.holidays) | days_off,
+            extra_workdays=config.day_indices(config.extra_workdays) - days_off,
         )
 
     def is_workday(self, day: int) -> bool:

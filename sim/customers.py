@@ -60,6 +60,7 @@ class Account:
         "spend",
         "tags",
         "tier",
+        "touch_rng",
     )
 
     def __init__(self, account_id: str, region: str, product: str, owner: Any) -> None:
@@ -77,6 +78,7 @@ class Account:
         self.rate = 0.0  # its purchase rate per hour
         self.dropout = 0.0  # P(it leaves after a repeat purchase) (BG/NBD)
         self.rng: np.random.Generator | None = None  # the account's own stream (made at its first use)
+        self.touch_rng: np.random.Generator | None = None  # the draws of requests that touches made
         self.alive = True  # False once it has left (BG/NBD); the simulation knows, the company does not
         self.history: list[tuple[float, float]] = []  # (clock hour, amount) of its orders in the tier window
         self.first_order = math.nan  # clock hour of its first order (before clock 0 for an initial account)
@@ -265,6 +267,17 @@ class AccountBase:
     def request_row(self, account: Account, rng: np.random.Generator | None = None) -> tuple[float, ...]:
         """The draws of ``account``'s next request, from its own stream (or from ``rng``)."""
         return self._rows.row(self._stream(account) if rng is None else rng)
+
+    def touch_request_row(self, account: Account) -> tuple[float, ...]:
+        """The draws of a request that a touch (marketing, a rep's development call) made.
+
+        From a stream of the account's kept apart from its own purchase process, so a variant
+        that touches an account more leaves its own requests' rows, gaps and dropout alone.
+        """
+        rng = account.touch_rng
+        if rng is None:
+            rng = account.touch_rng = self._streams.entity(f"account.{account.id}.touched")
+        return self._rows.row(rng)
 
     def _stream(self, account: Account) -> np.random.Generator:
         rng = account.rng

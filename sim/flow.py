@@ -290,7 +290,9 @@ class DealFlow:
         incentive = self.world.incentive
         new = account is None
         if account is None:
-            owner = lead.rep if incentive is not None else None  # under a scheme the winner keeps the account
+            owner = None
+            if incentive is not None:  # under a scheme the winner keeps the account, or a peer if it has left
+                owner = incentive.stand_in(lead.rep) if lead.rep.state.vacant else lead.rep
             account = self.world.accounts.add(lead.id, lead.region, lead.product, owner)
             account.owner.state.accounts += 1
             account.owner.state.owned.append(account)

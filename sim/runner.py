@@ -63,8 +63,8 @@ def run(
         flow.account_request = intake.account_request
         accounts = world.accounts
 
-        def request(account: Account, t: float) -> None:
-            intake.account_request(account, t, accounts.request_row(account), account.requests)
+        def request(account: Account, t: float) -> None:  # a request that a touch made
+            intake.account_request(account, t, accounts.touch_request_row(account), account.requests)
 
         desk = MarketingDesk(world, request, flow.schedule_requests)
         desk.start()
@@ -180,24 +180,23 @@ def _availability(world: World, t0: float, t1: float) -> tuple[float, float]:
             if away:
                 panel.work(a, person.index, absence, away)
             if is_rep and meetings:
-                days = sum(
-                    1 for d in range(int(a // HOURS_PER_DAY), int(b // HOURS_PER_DAY)) if person.calendar.is_workday(d)
-                )
-                panel.work(a, person.index, admin, days * meetings)
+                panel.work(a, person.index, admin, _meeting_days(person, off, a, b) * meetings)
         office = organisation.working_hours_between(t0, t1)
         away = sum(day_hours for d in off if t0 <= d * HOURS_PER_DAY < t1 and organisation.is_workday(d))
         if is_rep:
             rep_total += office - away
             if meetings:
-                days = sum(
-                    1
-                    for d in range(int(t0 // HOURS_PER_DAY), int(t1 // HOURS_PER_DAY))
-                    if person.calendar.is_workday(d)
-                )
-                world.recorder.work_hours["rep"][ADMIN] += days * meetings
+                world.recorder.work_hours["rep"][ADMIN] += _meeting_days(person, off, t0, t1) * meetings
         else:
             manager_total += office - away
     return rep_total, manager_total
+
+
+def _meeting_days(person: object, off: frozenset[int], start: float, end: float) -> int:
+    """Working days of ``person`` in [start, end) on which the seat was filled and the person present."""
+    calendar = person.calendar  # type: ignore[attr-defined]
+    days = range(int(start // HOURS_PER_DAY), int(end // HOURS_PER_DAY))
+    return sum(1 for d in days if d not in off and calendar.is_workday(d))
 
 
 def _days_out(manager: object, world: World) -> frozenset[int]:

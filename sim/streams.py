@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,10 @@ class Streams:
             sequence = np.random.SeedSequence(self.seed, spawn_key=(self.replication, stream_key(name)))
             rng = self._generators[name] = np.random.Generator(np.random.PCG64(sequence))
         return rng
+
+    def seat_streams(self, reps: Sequence[Any], purpose: str) -> list[np.random.Generator]:
+        """Per rep's seat, in order, the stream ``rep.<name>.<purpose>``."""
+        return [self.generator(f"rep.{rep.name}.{purpose}") for rep in reps]
 
     def entity(self, name: str) -> np.random.Generator:
         """A new generator for entity ``name`` (an account), not kept here.

@@ -105,7 +105,15 @@ class IncentiveDesk:
         self._called: dict[str, int] = {}  # account -> month index of its last development call
         self._call_order: list[int] = [0] * len(world.reps)
         self.lag_days = 12.0  # running mean of lead-to-order days (what reps expect a new deal takes)
-        self._rngs = [world.streams.generator(f"rep.{r.name}.incentive") for r in world.reps]
+        # One stream per seat and purpose: whether a purpose draws at all depends on the scheme
+        # (gaming, pulling, pushing), so a shared stream would shift every other purpose's luck.
+        seat_streams = world.streams.seat_streams
+        self._prospect_rngs = seat_streams(world.reps, "incentive.prospects")
+        self._development_rngs = seat_streams(world.reps, "incentive.development")
+        self._complaint_rngs = seat_streams(world.reps, "incentive.late_complaints")
+        self._gaming_rngs = seat_streams(world.reps, "incentive.gaming")
+        self._pull_rngs = seat_streams(world.reps, "incentive.pull")
+        self._push_rngs = seat_streams(world.reps, "incentive.push")
         self._rows = [
             SequentialRows(
                 RowSource(scenario, world.streams, f"lead.outbound.{r.name}", scenario.market.segments["new"].deal_size)
@@ -385,7 +393,7 @@ class IncentiveDesk:
 
     def _prospected(self, rep: Worker, task: Task, now: float) -> None:
         seat = rep_state(rep).slot
-        n = int(self._rngs[seat].poisson(self._work.prospect_leads_per_hour * task.hours))
+        n = int(self._prospect_rngs[seat].poisson(self._work.prospect_leads_per_hour * task.hours))
         for _ in range(n):
             self._outbound(rep, now)
 
@@ -405,7 +413,7 @@ class IncentiveDesk:
         m = self.book.month_of(now)
         repeat = self._called.get(account.id) == m
         self._called[account.id] = m
-        u = self._rngs[seat].random(2).tolist()
+        u = self._development_rngs[seat].random(2).tolist()
         ledger = self.world.ledger
         ledger.outreach(now, account.tier, "development", TOUCHES, account=account.id)
         ledger.outreach(now, account.tier, "development", REP_HOURS, task.hours)
@@ -450,10 +458,10 @@ class IncentiveDesk:
         if account is not None:
             run.served.add(account.id)
             self.book.served(seat, now, account.id)
-            if not timely and self._rngs[seat].random() < self._work.late_complaint_prob * self.world.levers.factor(
-                "complaints", now
-            ):
-                self._complaint(seat, now)
+            if not timely:
+                odds = self._work.late_complaint_prob * self.world.levers.factor("complaints", now)
+                if self._complaint_rngs[seat].random() < odds:
+                    self._complaint(seat, now)
 
     def games(self, rep: Worker) -> bool:
         """Whether ``rep`` makes a perfunctory first touch of its next lead (timeliness gated and at risk)."""
@@ -462,7 +470,7 @@ class IncentiveDesk:
             return False
         if state.prices.timeliness <= 0:
             return False
-        return bool(self._rngs[state.slot].random() < self._response.gaming_share)
+        return bool(self._gaming_rngs[state.slot].random() < self._response.gaming_share)
 
     def ordered(self, lead: Any, new_account: bool, now: float) -> None:
         """An order of ``lead`` was booked: credit its rep."""
@@ -484,7 +492,7 @@ class IncentiveDesk:
         """Whether the rep pulls this quoted deal forward with a discount (the customer decides at once)."""
         rep = lead.rep
         state = rep_state(rep)
-        if state.timing != "pull" or self._rngs[state.slot].random() >= self._response.pull_prob:
+        if state.timing != "pull" or self._pull_rngs[state.slot].random() >= self._response.pull_prob:
             return False
         discount = self._response.pull_discount * lead.deal_size
         lead.deal_size -= discount
@@ -497,7 +505,7 @@ class IncentiveDesk:
         """When the contract of an accepted deal starts: now, or the next period's first instant if pushed."""
         rep = lead.rep
         state = rep_state(rep)
-        if state.timing != "push" or self._rngs[state.slot].random() >= self._response.push_prob:
+        if state.timing != "push" or self._push_rngs[state.slot].random() >= self._response.push_prob:
             return now
         m = self.book.month_of(now)
         _first, last = self.payroll.period_of(m, state.slot)
@@ -519,12 +527,16 @@ class IncentiveDesk:
                 account.owner = peer
                 rep_state(peer).owned.append(account)
                 rep_state(peer).accounts += 1
+        waiting = []
         for j, task in enumerate(rep.own):
-            if task.lead is not None and not task.cancelled and peers:
+            if task.lead is not None and not task.cancelled:
+                if not peers:  # nobody in post anywhere: the deal waits for the seat's next hire
+                    waiting.append(task)
+                    continue
                 peer = peers[j % len(peers)]
                 task.lead.rep = peer
                 peer.submit(task)
-        rep.own.clear()
+        rep.own[:] = waiting  # the leaver's own admin, training and calls go with it
         self._owed[seat] = {}
         self.plans[seat] = {}
 

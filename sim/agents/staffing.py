@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 
 from salesboost.lifecycle import decayed, exam_score, exit_probability, passes, programme_gain, ramp
-from sim.agents.rep import rep_state
+from sim.agents.rep import RepState, rep_state
 from sim.agents.worker import Worker
 from sim.calendar import HOURS_PER_DAY
 from sim.decisions.effort import COMPULSORY
@@ -75,7 +75,11 @@ class StaffingDesk:
         cv = world.scenario.team.rep_time.ability_cv
         self._sigma = math.sqrt(math.log1p(cv * cv)) if cv > 0 else 0.0
         self.careers = [Career(math.log(rep_state(rep).ability)) for rep in world.reps]
+        # Per seat: the monthly leave draw (one a month, used or not), and apart from it the
+        # draws that happen only sometimes (an assessment, a vacancy), so neither shifts the other.
         self._life = [world.streams.entity(f"rep.{rep.name}.life") for rep in world.reps]
+        self._assessments = [world.streams.entity(f"rep.{rep.name}.assessment") for rep in world.reps]
+        self._vacancies = [world.streams.entity(f"rep.{rep.name}.vacancy") for rep in world.reps]
         self._data = [world.streams.entity(f"rep.{rep.name}.data_use") for rep in world.reps]
         self._pool = dict.fromkeys(world.reps_by_region, self._config.backups_per_region)
         self._pool_size = self._config.backups_per_region
@@ -155,7 +159,7 @@ class StaffingDesk:
 
     def assess(self, seat: int) -> None:
         """The quarterly workshop's assessment: a noisy measure of skill (the scorecard's training score)."""
-        noise = float(self._life[seat].standard_normal())
+        noise = float(self._assessments[seat].standard_normal())
         self.careers[seat].training_score = exam_score(self._config, self.skill_z(seat), noise)
 
     def _compulsory(self, worker: Worker, now: float, hours: float) -> None:
@@ -166,7 +170,18 @@ class StaffingDesk:
             return
         task = self._world.task(TRAINING, hours, None, None, start)
         task.worth = COMPULSORY
-        self._env.timeout(start - now).callbacks.append(lambda _e: worker.submit(task))
+        state = worker.state
+        if not isinstance(state, RepState):  # a manager's coaching: managers do not leave
+            self._env.timeout(start - now).callbacks.append(lambda _e: worker.submit(task))
+            return
+        seat = state.slot
+        hires = self.careers[seat].hires
+
+        def submit(_event: object) -> None:  # only to the rep it was meant for, if still in post
+            if self.careers[seat].hires == hires and not state.vacant:
+                worker.submit(task)
+
+        self._env.timeout(start - now).callbacks.append(submit)
 
     # -- leaving and hiring -------------------------------------------------------------------------
     def leave(self, seat: int, now: float, reason: str) -> None:
@@ -181,7 +196,7 @@ class StaffingDesk:
         self._book.leavers.append((now, reason))
         self._reassign(rep, now)
         config = self._config
-        rng = self._life[seat]
+        rng = self._vacancies[seat]
         wait = float(rng.standard_exponential()) * config.vacancy_months * MONTH_HOURS
         backup = self._pool.get(rep.region, 0) > 0
         if backup:
@@ -236,8 +251,10 @@ class StaffingDesk:
         state.ramp = ramp(config, tenure_months)
         state.gain = 0.0
         state.vacant = False
-        state.owned = []
-        state.accounts = 0
+        state.vacant_days.discard(int(now // HOURS_PER_DAY))  # the hire works the rest of today: available
+        # Accounts went to peers when the rep left; those that had nobody to go to are the hire's.
+        state.owned = [a for a in state.owned if a.owner is rep]
+        state.accounts = len(state.owned)
         self.refresh(rep, now)
         if not backup:
             today = int(now // HOURS_PER_DAY)

@@ -47,7 +47,7 @@ class Worker:
 
     __slots__ = (
         "_current",
-        "_end",
+        "_hours",
         "busy",
         "calendar",
         "env",
@@ -97,7 +97,7 @@ class Worker:
         self.index = 0  # the recorder's id for this worker
         self.state: object = None  # the agent's own state (a rep's period-to-date KPIs, a manager's tray budget)
         self._current: Task | None = None
-        self._end = 0.0
+        self._hours = 0.0  # work hours of the current task, fixed when it starts
 
     def submit(self, task: Task) -> None:
         """Add ``task`` to this worker's own open work."""
@@ -131,7 +131,10 @@ class Worker:
         self._current = task
         task.started = now
         task.worker = self
-        end = self._end = self.calendar.add_working_time(now, task.hours * self.speed)
+        # The speed at the start sets the hours: a change of speed mid-task (a month's new
+        # ramp or a hire) applies from the next task, and the hours charged are those worked.
+        hours = self._hours = task.hours * self.speed
+        end = self.calendar.add_working_time(now, hours)
         self.env.timeout(end - now).callbacks.append(self._finished)
 
     def _finished(self, _event: object) -> None:
@@ -140,7 +143,7 @@ class Worker:
         now = self.env.now
         self.busy = False
         self._current = None
-        self.on_work(self, task, task.started, task.hours * self.speed)
+        self.on_work(self, task, task.started, self._hours)
         if task.done is not None:
             task.done(task, now)
         if not self.busy:

@@ -379,3 +379,22 @@ def _fails_with_one_line(args: list[str], extra_env: dict[str, str], fragments: 
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("overrides", [["--days", "-5"], ["market.nope=1"]])
+def test_calibrate_reports_a_bad_option_or_override_in_one_line(overrides):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.calibrate", "--check", *overrides],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert "horizon.days" in lines[0] or "market.nope" in lines[0]

@@ -167,3 +167,86 @@ def test_paired_uplift_of_revenue_is_narrower_than_with_independent_streams(crn_
     assert paired.ci_low < paired.value < paired.ci_high
     assert paired.ci_low > 0  # the optimised pipeline's revenue uplift is resolved
     assert independent.half_width > MIN_NARROWING * paired.half_width
+
+
+def test_touches_leave_an_accounts_own_purchase_timing_alone(monkeypatch):
+    """Outreach adds requests to an account; the account's own requests keep their times.
+
+    Accounts won during the run time their repeat purchases from their own stream; a request a
+    touch made draws from another, so with and without outreach an account won at the same time
+    buys again at the same times, until it leaves (a service touch may keep it longer: that is
+    the policy's effect, and the prefix compared stops there).
+    """
+    from sim.customers import AccountBase
+
+    times: dict[str, list[float]] = {}
+    own_request = AccountBase.new_account_request
+
+    def recorded(self: AccountBase, account: Any, t: float) -> tuple[float, ...]:
+        times.setdefault(account.id, []).append(t)
+        return own_request(self, account, t)
+
+    monkeypatch.setattr(AccountBase, "new_account_request", recorded)
+
+    def own_requests(*overrides: str) -> dict[str, list[float]]:
+        times.clear()
+        data = sections("experiment=channel_mix", "pipeline=optimised", *overrides)
+        data["horizon"] = {"days": 200.0, "warmup_days": 28.0, "drain_days": 30.0}
+        sim.run(Scenario.from_dict(data), 1, 0)
+        return {k: v for k, v in times.items() if not k.startswith("A")}  # won during the run
+
+    quiet = own_requests("outreach.strategy=off")
+    touched = own_requests(
+        "outreach.strategy=uniform", "outreach.budget_per_month=6000", "outreach.rep_hours_per_month=160"
+    )
+    paired = [k for k in set(quiet) & set(touched) if quiet[k][0] == touched[k][0]]
+    assert len(paired) >= 10, "too few accounts won at the same time in both: the test would prove nothing"
+    compared = [k for k in paired if min(len(quiet[k]), len(touched[k])) >= 2]
+    assert compared
+    for k in compared:
+        n = min(len(quiet[k]), len(touched[k]))
+        assert quiet[k][:n] == touched[k][:n], k
+
+
+def test_a_seats_luck_for_one_purpose_is_the_same_under_every_scheme(monkeypatch):
+    """Under a scorecard with a timeliness floor, reps draw whether to game first touches; under
+    commission they never do. The seat's development calls and prospecting draw the same numbers
+    under both (each purpose has its own stream), so the schemes are compared on the same luck."""
+    from sim.agents import incentive_desk
+
+    drawn: dict[str, list[float]] = {}
+
+    class Recorded:
+        def __init__(self, rng: Any, purpose: str) -> None:
+            self._rng, self._purpose = rng, purpose
+
+        def random(self, *size: int) -> Any:
+            return self._keep(self._rng.random(*size))
+
+        def poisson(self, lam: float) -> Any:
+            return self._keep(self._rng.poisson(lam))
+
+        def _keep(self, value: Any) -> Any:
+            drawn.setdefault(self._purpose, []).extend(pd.Series(value, dtype=float).tolist())
+            return value
+
+    init = incentive_desk.IncentiveDesk.__init__
+
+    def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._development_rngs[0] = Recorded(self._development_rngs[0], "development")
+        self._prospect_rngs[0] = Recorded(self._prospect_rngs[0], "prospects")
+
+    monkeypatch.setattr(incentive_desk.IncentiveDesk, "__init__", recording_init)
+    runs = {}
+    for scheme in ("commission", "scorecard"):
+        drawn.clear()
+        data = sections("experiment=incentive_schemes", "pipeline=optimised", f"incentive={scheme}")
+        data["horizon"] = {"days": 120.0, "warmup_days": 28.0, "drain_days": 30.0}
+        sim.run(Scenario.from_dict(data), 1, 0)
+        runs[scheme] = dict(drawn)
+    for purpose in ("development", "prospects"):
+        a, b = runs["commission"].get(purpose, []), runs["scorecard"].get(purpose, [])
+        assert min(len(a), len(b)) >= 5, (purpose, len(a), len(b))
+        n = min(len(a), len(b))
+        assert a[:n] == b[:n], purpose

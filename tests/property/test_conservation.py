@@ -334,3 +334,49 @@ def test_direct_reorders_are_the_configured_share_of_account_requests(seed):
     assert requests > 200
     se = math.sqrt(0.4 * 0.6 / requests)
     assert abs(result.metrics["reorders"] / requests - 0.4) < 4 * se
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_empty_seat_holds_no_meetings_no_work_and_wins_no_account(seed, monkeypatch):
+    """Three key reps leave in March: an empty seat starts no work (on no day counted empty, and a
+    month it stays empty has no hours of any kind), and a deal its rep won before leaving
+    books its account to a peer in post."""
+    from sim.customers import AccountBase as Accounts
+
+    add = Accounts.add
+    owners: list[bool] = []  # per new account: its owner's seat is empty
+
+    def recorded(self: Accounts, *args: Any, **kwargs: Any) -> Any:
+        account = add(self, *args, **kwargs)
+        owners.append(account.owner.state.vacant)
+        return account
+
+    monkeypatch.setattr(Accounts, "add", recorded)
+    from sim.recorder import Recorder
+
+    on_work = Recorder.on_work
+    empty_seat_work: list[tuple[str, float, float]] = []  # work started on a day the seat counts as empty
+
+    def worked(self: Recorder, worker: Any, task: Any, start: float, hours: float) -> None:
+        # (a task started before its rep left runs to its end, as every started task does)
+        if int(start // 24) in getattr(worker.state, "vacant_days", ()):
+            empty_seat_work.append((worker.name, start, hours))
+        on_work(self, worker, task, start, hours)
+
+    monkeypatch.setattr(Recorder, "on_work", worked)
+    data = sections(
+        "pipeline=optimised",
+        "incentive=commission",
+        "risk.shocks=[{kind: key_reps_leave, start: '2024-03-01', size: 3}]",
+    )
+    data["horizon"] = {"days": 180.0, "warmup_days": 28.0, "drain_days": 30.0}
+    result = sim.run(Scenario.from_dict(data), seed, 0)
+    workers = pd.DataFrame(result.panels["workers"].columns)
+    reps = workers[workers["role"] == "rep"]
+    empty = reps[reps["available_hours"] == 0]
+    assert not empty.empty, "no seat stayed empty for a whole month: the test would prove nothing"
+    assert (empty["busy_hours"] == 0).all(), empty[["worker", "period", "admin_hours", "busy_hours"]]
+    assert (empty["admin_hours"] == 0).all()
+    assert empty_seat_work == []
+    assert owners, "no account was won: the test would prove nothing"
+    assert not any(owners)

@@ -140,6 +140,20 @@ def test_worker_speed_scales_work_hours(env, log):
     assert log.done == [("rep", "a", 0.0, 3.0, 3.0)]
 
 
+def test_a_change_of_speed_mid_task_charges_the_hours_worked(env, log):
+    rep = worker(env, log, calendar=Calendar.always_open(), speed=1.5)
+    rep.submit(task("a", 2.0))
+    rep.submit(task("b", 2.0))
+
+    def ramp_up():
+        yield env.timeout(1.0)
+        rep.speed = 1.0  # mid-task: "a" keeps the speed it started with
+
+    env.process(ramp_up())
+    env.run()
+    assert log.done == [("rep", "a", 0.0, 3.0, 3.0), ("rep", "b", 3.0, 5.0, 2.0)]
+
+
 def test_shared_queue_wakes_every_idle_worker(env, log):
     pool = SharedQueue()
     reps = [worker(env, log, name=f"r{i}", calendar=Calendar.always_open(), shared=(pool,)) for i in range(2)]
@@ -287,6 +301,18 @@ def test_online_manager_takes_escalations_first_then_the_inbox_then_signing_then
     signing.tasks.append(task("sign", 0.1, COUNTERSIGN))
     assert names(m) == ["q2", "q1", "q3", "sign", "duty"]
     assert log.skipped == ["old_duty"]  # duties of a day that is over are skipped, and counted
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_manager_never_reviews_or_signs_a_deal_lost_while_it_waited(online):
+    m, approvals, signing, log = manager(online=online)
+    lost_request, lost_signature = task("lost_q", 0.2, APPROVAL), task("lost_sign", 0.1, COUNTERSIGN)
+    approvals.tasks.extend([lost_request, task("q", 0.2, APPROVAL)])
+    signing.tasks.extend([lost_signature, task("sign", 0.1, COUNTERSIGN)])
+    lost_request.cancelled = lost_signature.cancelled = True
+    m.state.budget, m.state.cutoff = 10.0, approvals.tasks[-1].order  # a window is open on the whole tray
+    assert names(m) == ["q", "sign"]
+    assert log.skipped == []  # a lost deal's request is dropped, not counted as skipped work
 
 
 def test_window_manager_works_the_tray_as_it_was_within_the_budget():

@@ -62,6 +62,20 @@ def test_extra_workday_wins_over_holiday_on_the_same_date():
     assert cal.is_workday(5)
 
 
+def test_a_persons_day_off_wins_over_a_make_up_working_day():
+    config = CalendarConfig(
+        start_date="2024-01-01",
+        workdays=["mon", "tue", "wed", "thu", "fri"],
+        hours=["09:00-12:00", "13:00-18:00"],
+        extra_workdays=["2024-01-06", "2024-01-07"],
+    )
+    person = Calendar.from_config(config, extra_holidays=[5])  # sick on Saturday 6th, a make-up day
+    assert not person.is_workday(5)
+    assert person.day_intervals(5) == ()
+    assert person.is_workday(6)  # the other make-up day is still worked
+    assert Calendar.from_config(config).is_workday(5)  # the organisation works the 6th
+
+
 def test_day_intervals_follow_day_type():
     cal = business_week(holidays=["2024-01-03"])
     assert cal.day_intervals(0) == ((9.0, 12.0), (13.0, 18.0))
