@@ -274,10 +274,9 @@ class AccountBase:
         From a stream of the account's kept apart from its own purchase process, so a variant
         that touches an account more leaves its own requests' rows, gaps and dropout alone.
         """
-        rng = account.touch_rng
-        if rng is None:
-            rng = account.touch_rng = self._streams.entity(f"account.{account.id}.touched")
-        return self._rows.row(rng)
+        if account.touch_rng is None:
+            account.touch_rng = self._streams.entity(f"account.{account.id}.touched")
+        return self.request_row(account, account.touch_rng)
 
     def _stream(self, account: Account) -> np.random.Generator:
         rng = account.rng
