@@ -7,9 +7,11 @@ instead of a retry loop or a page of library text later.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
+import sqlite3
 import tempfile
 import time
 import urllib.error
@@ -37,6 +39,8 @@ ALLOWED_URIS = (
     "or postgresql://, mysql://, mssql:// (a database)"
 )
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Tables every MLflow SQLite store has; a database with other tables and not these is someone else's.
+MLFLOW_TABLES = frozenset({"alembic_version", "experiments", "runs"})
 
 
 def check_tracking_uri(uri: str | None) -> None:
@@ -80,8 +84,36 @@ def _check_sqlite_file(db: Path, key: str) -> None:
         except OSError as error:
             raise ConfigError(key, f"cannot read {db}: {error.strerror}") from None
         if head and head != SQLITE_MAGIC:
-            raise ConfigError(key, f"{db} is not a SQLite database; name a new file or an MLflow store")
+            raise ConfigError(key, f"{db} is not a SQLite database; name a new file or an MLflow store") from None
+        if head:
+            _check_mlflow_tables(db, key)
     writable_dir(db.parent, key, "the database's directory")
+
+
+def _check_mlflow_tables(db: Path, key: str) -> None:
+    """Refuse a SQLite file that is damaged or holds tables that are not an MLflow store's.
+
+    The file is opened read-only, so the check leaves it byte for byte as it was.
+    """
+    uri = f"file:{urllib.parse.quote(str(db))}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=TRACKING_TIMEOUT_S)) as connection:
+            check = connection.execute("PRAGMA quick_check").fetchone()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as error:
+        raise ConfigError(
+            key, f"cannot read {db} as a SQLite database ({error}); name a new file or an MLflow store"
+        ) from None
+    verdict = check[0] if check else "no answer"
+    if verdict != "ok":
+        raise ConfigError(key, f"{db} is a damaged SQLite database (quick_check: {verdict}); name another file")
+    if tables and not tables.issuperset(MLFLOW_TABLES):
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ConfigError(
+            key,
+            f"{db} is a SQLite database but not an MLflow store (its tables: {shown}); "
+            "name a new file, an empty database or an existing MLflow store",
+        )
 
 
 def writable_dir(path: Path, key: str, what: str = "") -> None:

@@ -1,0 +1,54 @@
+"""More bad input: one line naming the key, file or row and what is allowed, exit status 2, nothing written.
+
+As in ``test_bad_input.py``: the real ``salesboost`` command against a real SQLite store in
+which the experiment already exists, so "no run was created" is checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from experiments.config import TrackingConfig
+from experiments.tracking import open_tracker
+from tests.conftest import small_args
+from tests.integration.test_bad_input import _fails_with_one_line
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store with the default experiment already created (and no runs)."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    open_tracker(TrackingConfig(uri=uri), "cycle-time-gains")
+    return uri
+
+
+# --- 1. a SQLite database that is not an MLflow store ---
+
+
+def test_a_users_own_database_is_refused_and_left_byte_identical(tmp_path: Path):
+    db = tmp_path / "data" / "customers.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO customers (name) VALUES ('Acme')")
+    connection.close()
+    before = db.read_bytes()
+    _fails_with_one_line(
+        small_args(f"tracking.uri=sqlite:///{db}", f"hydra.run.dir={tmp_path / 'out'}"),
+        {},
+        ["tracking.uri", str(db), "not an MLflow store", "customers", "an empty database or an existing MLflow store"],
+    )
+    assert db.read_bytes() == before
+    assert [p.name for p in db.parent.iterdir()] == ["customers.db"], "no journal or WAL file either"
+
+
+def test_an_empty_database_and_an_mlflow_store_are_accepted(tmp_path: Path, store: str):
+    from experiments.services import check_tracking_uri
+
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a database file without tables
+    check_tracking_uri(f"sqlite:///{empty}")
+    check_tracking_uri(store)
