@@ -45,11 +45,19 @@ def _inbox(approvals: list[Task], *, every: bool) -> Task | None:
     return None
 
 
+def _drop_lost(queue: list[Task]) -> None:
+    """Remove the requests of deals lost while they waited: nobody reviews or signs a lost deal."""
+    if any(task.cancelled for task in queue):
+        queue[:] = [task for task in queue if not task.cancelled]
+
+
 def pick_manager_task(worker: Worker, now: float) -> Task | None:
     """The next task of a manager whose queues are (own duties, approvals, countersignatures)."""
     own, approvals, signing = worker.queues
     state = worker.state
     assert isinstance(state, ManagerState)
+    _drop_lost(approvals)
+    _drop_lost(signing)
     if approvals:
         if state.online or state.mixed:
             task = _inbox(approvals, every=not state.mixed)

@@ -7,9 +7,13 @@ Stated properties, over several seeds and short horizons:
   the pilot's pipeline, every other lead the base one;
 * with ``pilot.pipeline=optimised`` in east in a legacy world, the leads that arrive before the
   start and the control regions' leads keep the review windows' approval times (a mean of
-  ~10-30 h a round, within 15% of the same leads' mean without the pilot: the managers they
-  share with east now answer its online requests first), while east's leads from the start
-  are approved online (a mean under a fifth of the legacy one);
+  ~10-30 h a round), while east's leads from the start are approved online (a mean under a
+  fifth of the legacy one). The leads before the start are within 10% of the same leads
+  without the pilot. The controls' rounds come sooner, pooled over the seeds: east's requests
+  leave the windows' tray, which the controls then share with fewer requests (a spillover a
+  real pilot has too; the managers' online answers to east take less time than the tray
+  frees). Per seed that spillover ranges from 1% to 35% (seeds 1-10 of this 12-week world,
+  a seventh on average), so it is bounded pooled, not per seed;
 * every lead ends in at most one terminal state and the rest are in flight (conservation); the
   same seed gives the same numbers; the running cost is the base pipeline's plus the pilot
   regions' seat share of the difference over the measured weeks after the start.
@@ -102,28 +106,41 @@ def _piloted(lead: Any) -> bool:
     return lead.region == "east" and lead.arrived >= START_HOURS
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_optimised_in_east_from_the_start_leaves_earlier_and_control_leads_on_legacy(seed, monkeypatch):
-    spy = _Spy(monkeypatch)
-    run(_scenario(), seed)
+def _approval_rounds(seed: int) -> tuple[dict[str, tuple[float, int]], dict[str, tuple[float, int]], _Spy, Any]:
+    """Mean approval round per group of leads without and with the east pilot, and the pilot run."""
     groups = {
         "before": lambda lead: lead.arrived < START_HOURS,
         "controls": lambda lead: lead.region != "east" and lead.arrived >= START_HOURS,
         "east_after": _piloted,
     }
-    legacy = {name: spy.mean_round(keep) for name, keep in groups.items()}
-    spy.clear()
-    result = run(_scenario(*PILOT, "+pipeline@pilot.pipeline=optimised"), seed)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        spy = _Spy(monkeypatch)
+        run(_scenario(), seed)
+        legacy = {name: spy.mean_round(keep) for name, keep in groups.items()}
+        spy.clear()
+        result = run(_scenario(*PILOT, "+pipeline@pilot.pipeline=optimised"), seed)
+        piloted = {name: spy.mean_round(keep) for name, keep in groups.items()}
+    return legacy, piloted, spy, result
+
+
+@pytest.fixture(scope="module")
+def east_pilot() -> dict[int, Any]:
+    """Per seed: (legacy rounds, piloted rounds, the pilot run's spy, its result)."""
+    return {seed: _approval_rounds(seed) for seed in SEEDS}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_optimised_in_east_from_the_start_leaves_earlier_and_control_leads_on_legacy(seed, east_pilot):
+    legacy, piloted, spy, result = east_pilot[seed]
     # The cohort rule, lead by lead.
     assert spy.leads
     for lead in spy.leads.values():
         assert lead.stages.name == ("optimised" if _piloted(lead) else "legacy"), (lead.id, lead.region, lead.arrived)
-    piloted = {name: spy.mean_round(keep) for name, keep in groups.items()}
     for name in ("before", "controls"):
-        (mean, n), (reference, _) = piloted[name], legacy[name]
+        mean, n = piloted[name]
         assert n >= 50, name
         assert 10.0 <= mean <= 30.0, (name, mean)  # review windows: hours to a day
-        assert mean == pytest.approx(reference, rel=0.15), name
+    assert piloted["before"][0] == pytest.approx(legacy["before"][0], rel=0.1)
     (online, n), (windows, _) = piloted["east_after"], legacy["east_after"]
     assert n >= 50
     assert online < 0.2 * windows, (online, windows)
@@ -132,6 +149,13 @@ def test_optimised_in_east_from_the_start_leaves_earlier_and_control_leads_on_le
     cohort = [key for key, lead in spy.leads.items() if lead.cohort]
     assert result.outcomes["in_flight"] == sum(1 for key in cohort if spy.ends.get(key, 0) == 0)
     assert sum(result.outcomes.values()) == len(cohort)
+
+
+def test_the_controls_approvals_come_sooner_when_east_leaves_the_windows_tray(east_pilot):
+    """Pooled over the seeds, the controls' mean round falls, by less than a third."""
+    without = sum(legacy["controls"][0] for legacy, *_ in east_pilot.values())
+    with_pilot = sum(piloted["controls"][0] for _, piloted, *_ in east_pilot.values())
+    assert 0.67 < with_pilot / without < 1.0, (with_pilot, without)
 
 
 def test_a_pilot_pipeline_run_is_a_pure_function_of_its_seed():

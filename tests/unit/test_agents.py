@@ -303,6 +303,18 @@ def test_online_manager_takes_escalations_first_then_the_inbox_then_signing_then
     assert log.skipped == ["old_duty"]  # duties of a day that is over are skipped, and counted
 
 
+@pytest.mark.parametrize("online", [True, False])
+def test_manager_never_reviews_or_signs_a_deal_lost_while_it_waited(online):
+    m, approvals, signing, log = manager(online=online)
+    lost_request, lost_signature = task("lost_q", 0.2, APPROVAL), task("lost_sign", 0.1, COUNTERSIGN)
+    approvals.tasks.extend([lost_request, task("q", 0.2, APPROVAL)])
+    signing.tasks.extend([lost_signature, task("sign", 0.1, COUNTERSIGN)])
+    lost_request.cancelled = lost_signature.cancelled = True
+    m.state.budget, m.state.cutoff = 10.0, approvals.tasks[-1].order  # a window is open on the whole tray
+    assert names(m) == ["q", "sign"]
+    assert log.skipped == []  # a lost deal's request is dropped, not counted as skipped work
+
+
 def test_window_manager_works_the_tray_as_it_was_within_the_budget():
     m, approvals, signing, _ = manager(online=False)
     approvals.tasks.extend([task(f"q{i}", 0.4, APPROVAL) for i in range(4)])
