@@ -108,6 +108,12 @@ def plan(cfg: DictConfig, overrides: Sequence[str]) -> Plan:
             raise ConfigError(
                 f"experiment.sensitivity.parameters[{i}]", f"{key!r} has no range; ranges: {', '.join(ranges)}"
             )
+    if sensitivity.enabled:  # every range end is a valid value, before a run is created
+        from experiments.sensitivity import check_ranges  # noqa: PLC0415 - pandas
+
+        best = sensitivity.variant == "best"
+        targets = (variants[1:] or variants) if best else [v for v in variants if v.name == sensitivity.variant]
+        check_ranges(targets, variants[0], ranges, sensitivity.parameters)
     return Plan(
         experiment=experiment,
         tracking=tracking,

@@ -126,17 +126,43 @@ def probes(
             raise ConfigError("experiment.sensitivity.parameters", f"{key!r} has no range; ranges: {', '.join(ranges)}")
         if parameters and not (has_path(target.config, key) or has_path(baseline.config, key)):
             raise ConfigError("experiment.sensitivity.parameters", f"{key!r} is not a key of the scenario")
-        for level, value in zip(LEVELS, ranges[key], strict=True):
+        for level, value in zip(LEVELS, _ends(key, ranges[key]), strict=True):
             for role, variant in (("variant", target), ("baseline", baseline)):
                 if idle(key, variant):  # the key cannot move it: its own runs stand for every level
                     out.append(Probe(key, level, float(value), role, variant))
                     continue
                 data = copy.deepcopy(variant.config)
                 set_path(data, key, like(get_path(data, key), value))
+                try:
+                    scenario = Scenario.from_dict(data)
+                except ConfigError as error:
+                    raise ConfigError(
+                        f"ranges.{key}",
+                        f"its {level} end {value:g} is not a valid value ({error}; in variant {variant.name!r})",
+                    ) from None
                 name = f"{variant.name}|{key}={value}"
-                moved = Variant(name, (*variant.overrides, f"{key}={value}"), data, Scenario.from_dict(data))
+                moved = Variant(name, (*variant.overrides, f"{key}={value}"), data, scenario)
                 out.append(Probe(key, level, float(value), role, moved))
     return out
+
+
+def _ends(key: str, ends: Sequence[float]) -> Sequence[float]:
+    """``ends`` if it is a range ``[low, high]`` of two finite numbers, low <= high."""
+    if len(ends) != len(LEVELS) or not all(math.isfinite(x) for x in ends) or ends[0] > ends[1]:
+        raise ConfigError(f"ranges.{key}", f"needs [low, high]: two finite numbers with low <= high (got {list(ends)})")
+    return ends
+
+
+def check_ranges(
+    targets: Sequence[Variant], baseline: Variant, ranges: Mapping[str, Sequence[float]], parameters: Sequence[str]
+) -> None:
+    """Build every probe scenario the sensitivity may run for any of ``targets`` against ``baseline``.
+
+    A range that is not ``[low, high]`` or whose end is not a valid value of its key stops here,
+    before anything runs.
+    """
+    for target in targets:
+        probes(target, baseline, ranges, parameters)
 
 
 def sensitivity_table(

@@ -14,7 +14,7 @@ import pytest
 from experiments.config import TrackingConfig
 from experiments.tracking import open_tracker
 from tests.conftest import small_args
-from tests.integration.test_bad_input import _fails_with_one_line
+from tests.integration.test_bad_input import _fails_with_one_line, all_runs
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +52,26 @@ def test_an_empty_database_and_an_mlflow_store_are_accepted(tmp_path: Path, stor
     sqlite3.connect(empty).close()  # a database file without tables
     check_tracking_uri(f"sqlite:///{empty}")
     check_tracking_uri(store)
+
+
+# --- 2. sensitivity ranges: checked before the study's parent run is created ---
+
+RANGE_CASES = {
+    "end not a valid value": (
+        ["ranges={behaviour.contact_prob:[0.1,1.5]}"],
+        ["ranges.behaviour.contact_prob", "high end 1.5", "probability in [0, 1]", "in variant 'optimised'"],
+    ),
+    "not a pair": (["ranges=short"], ["ranges.behaviour.contact_prob", "[low, high]", "(got [0.1])"]),
+}
+
+
+@pytest.mark.parametrize("case", list(RANGE_CASES))
+def test_a_bad_sensitivity_range_stops_before_any_run(case: str, store: str, tmp_path: Path):
+    conf = tmp_path / "conf" / "ranges"
+    conf.mkdir(parents=True)
+    (conf / "short.yaml").write_text("defaults:\n  - documented\n  - _self_\nbehaviour.contact_prob: [0.1]\n")
+    overrides, fragments = RANGE_CASES[case]
+    searchpath = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    args = small_args(f"tracking.uri={store}", searchpath, *overrides, f"hydra.run.dir={tmp_path / 'out'}")
+    _fails_with_one_line(args, {}, fragments)
+    assert all_runs(store) == []
