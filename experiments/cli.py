@@ -73,6 +73,7 @@ def _run_hydra_app() -> None:
     from experiments.compose import register_schema  # noqa: PLC0415
 
     register_schema()
+    _check_multirun_jobs()
     # Hydra prints its own multi-line report for an error raised by a job; we keep the
     # error and raise it once Hydra has returned, to report it in one line.
     failures: list[Exception] = []
@@ -100,6 +101,38 @@ def _run_hydra_app() -> None:
     app()
     if failures:
         raise failures[0]
+
+
+def _check_multirun_jobs() -> None:
+    """Plan every job of a ``-m`` sweep before the first one runs: a bad value in a later job stops them all.
+
+    The jobs are those Hydra's basic sweeper makes of the command line; each is composed and
+    validated as the job itself would be (:func:`experiments.app.plan`), and nothing is recorded.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # noqa: PLC0415 - Hydra's own split
+    from hydra._internal.utils import get_args_parser  # noqa: PLC0415
+    from hydra.core.override_parser.overrides_parser import OverridesParser  # noqa: PLC0415
+
+    from experiments.app import plan  # noqa: PLC0415
+    from experiments.compose import compose_config, customers_of, located  # noqa: PLC0415
+    from salesboost.errors import ConfigError  # noqa: PLC0415
+
+    args, _ = get_args_parser().parse_known_args(sys.argv[1:])
+    own_config = args.config_path or args.config_name or args.config_dir
+    only_shows = args.cfg or args.info or args.hydra_help or args.shell_completion or args.experimental_rerun
+    if not (args.multirun or "hydra.mode=MULTIRUN" in args.overrides) or own_config or only_shows:
+        return
+    parsed = OverridesParser.create().parse_overrides(args.overrides)
+    jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    for job in jobs if len(jobs) > 1 else []:  # a single job is checked when it starts
+        cfg = compose_config(job)
+        try:
+            if cfg.experiment.get("kind", "sweep") == "customer_tiers":
+                customers_of(cfg)
+            else:
+                plan(cfg, job)
+        except ConfigError as error:
+            raise located(error, job) from error
 
 
 #: Dict-valued keys that take new entries from the command line; Hydra needs ``++`` for that.

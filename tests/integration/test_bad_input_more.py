@@ -75,3 +75,19 @@ def test_a_bad_sensitivity_range_stops_before_any_run(case: str, store: str, tmp
     args = small_args(f"tracking.uri={store}", searchpath, *overrides, f"hydra.run.dir={tmp_path / 'out'}")
     _fails_with_one_line(args, {}, fragments)
     assert all_runs(store) == []
+
+
+# --- 3. Hydra multirun: every job is checked before the first one runs ---
+
+MULTIRUN_CASES = {
+    "bad value in the second job": (["market.leads_per_week=200,-5"], ["market.leads_per_week", "must be > 0", "-5"]),
+    "bad variant in the second job": (["team.reps.south=2,0"], ["team.reps.south", "no reps", "in variant 'legacy'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(MULTIRUN_CASES))
+def test_a_bad_value_in_a_later_multirun_job_stops_before_the_first(case: str, store: str, tmp_path: Path):
+    sweep, fragments = MULTIRUN_CASES[case]
+    args = ["-m", *sweep, *small_args(f"tracking.uri={store}", f"hydra.sweep.dir={tmp_path / 'multirun'}")]
+    _fails_with_one_line(args, {}, fragments)
+    assert all_runs(store) == []
