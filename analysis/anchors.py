@@ -111,14 +111,57 @@ class Window:
 # --- reading the data ------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+#: How a date column's values are written (ISO 8601: a date, or a date and a time).
+DATE_FORMS = "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
+
+
+def _read_csv(path: Path, columns: Sequence[str], dates: Sequence[str] = (), unique: str | None = None) -> pd.DataFrame:
+    """``path`` with at least ``columns``, ``dates`` parsed, each ``unique`` value once; one-line errors."""
     if not path.is_file():
         raise AnchorError(f"{path}: no such file (the Olist CSVs live in ../shared/data/pipeline)")
-    frame = pd.read_csv(path)
+    expected = f"expected a CSV with a header line and the columns {', '.join(columns)}"
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise AnchorError(f"{path}: the file is empty; {expected}") from None
+    except pd.errors.ParserError as exc:
+        raise AnchorError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]}); {expected}") from None
+    except UnicodeDecodeError:
+        raise AnchorError(f"{path}: line {_undecodable_line(path)} is not UTF-8 text; save the file as UTF-8") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise AnchorError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise AnchorError(f"{path}: missing column(s) {', '.join(missing)}; {expected}")
+    if frame.empty:
+        raise AnchorError(f"{path}: no data rows below the header; {expected}")
+    for column in dates:  # line numbers count the header as line 1
+        parsed = pd.to_datetime(frame[column], format="ISO8601", errors="coerce")
+        bad = frame[column].notna() & parsed.isna()
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise AnchorError(
+                f"{path}: line {i + 2}, column {column}: {frame[column].iloc[i]!r} is not a date; "
+                f"allowed: {DATE_FORMS} or empty"
+            )
+        frame[column] = parsed
+    if unique is not None:
+        repeated = frame[unique].duplicated(keep=False) & frame[unique].notna()
+        if repeated.any():
+            lines = [int(i) + 2 for i in frame.index[repeated][:2]]
+            raise AnchorError(
+                f"{path}: {unique} {frame[unique][repeated].iloc[0]!r} is on lines {lines[0]} and {lines[1]}; "
+                f"each {unique} may appear once"
+            )
     return frame
+
+
+def _undecodable_line(path: Path) -> int:
+    """The line of ``path`` that holds its first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].count(b"\n") + 1
+    return 1
 
 
 def load_olist(data_dir: Path = DATA_DIR) -> pd.DataFrame:
@@ -128,8 +171,10 @@ def load_olist(data_dir: Path = DATA_DIR) -> pd.DataFrame:
     date (midnight), ``won`` a timestamp, so one deal closes 1.2 days "before" its first contact:
     it is kept as it is.
     """
-    leads = _read_csv(data_dir / LEADS_FILE, ["mql_id", "first_contact_date", "origin"])
-    deals = _read_csv(data_dir / DEALS_FILE, ["mql_id", "won_date", "sr_id"])
+    leads = _read_csv(
+        data_dir / LEADS_FILE, ["mql_id", "first_contact_date", "origin"], ["first_contact_date"], "mql_id"
+    )
+    deals = _read_csv(data_dir / DEALS_FILE, ["mql_id", "won_date", "sr_id"], ["won_date"], "mql_id")
     joined = leads.merge(deals[["mql_id", "won_date", "sr_id"]], on="mql_id", how="left", validate="one_to_one")
     origin = joined["origin"].fillna("unknown")
     out = pd.DataFrame(
@@ -240,7 +285,7 @@ def observed_anchors(data_dir: Path = DATA_DIR, window: Window | None = None) ->
         out[f"closed_within_{limit}d"] = _rate(
             int((days <= limit).sum()), len(days), f"share of won deals closed within {limit} days ({close})", None
         )
-    deals = _read_csv(data_dir / DEALS_FILE, ["mql_id", "won_date", "sr_id", "sdr_id"])
+    deals = _read_csv(data_dir / DEALS_FILE, ["mql_id", "won_date", "sr_id", "sdr_id"], ["won_date"])
     out["wins_per_rep_month"] = _wins_per_rep_month(deals, STEADY_MONTHS)
     return out
 

@@ -91,3 +91,54 @@ def test_a_bad_value_in_a_later_multirun_job_stops_before_the_first(case: str, s
     args = ["-m", *sweep, *small_args(f"tracking.uri={store}", f"hydra.sweep.dir={tmp_path / 'multirun'}")]
     _fails_with_one_line(args, {}, fragments)
     assert all_runs(store) == []
+
+
+# --- 4. malformed Olist CSVs for `python -m analysis.anchors` ---
+
+LEADS = "mql_id,first_contact_date,landing_page_id,origin\na1,2018-02-01,p1,social\na2,2018-02-03,p2,\n"
+DEALS = "mql_id,seller_id,sdr_id,sr_id,won_date\na1,s1,d1,r1,2018-02-26 19:58:54\n"
+#: name -> (file, its text, fragments of the one error line; {path} is the file's path)
+CSV_CASES = {
+    "empty file": ("leads", "", ["{path}: the file is empty", "mql_id, first_contact_date, origin"]),
+    "header only": ("deals", "mql_id,sdr_id,sr_id,won_date\n", ["{path}: no data rows"]),
+    "missing column": (
+        "leads",
+        "mql_id,first_contact_date\na1,2018-02-01\n",
+        ["{path}: missing column(s) origin", "columns mql_id, first_contact_date, origin"],
+    ),
+    "not a date": (
+        "leads",
+        LEADS + "a3,soon,p3,email\n",
+        ["{path}: line 4, column first_contact_date: 'soon' is not a date", "YYYY-MM-DD"],
+    ),
+    "won date not a date": (
+        "deals",
+        DEALS + "a2,s2,d2,r2,12.5\n",
+        ["{path}: line 3, column won_date: '12.5' is not a date", "YYYY-MM-DD HH:MM:SS"],
+    ),
+    "ragged row": ("deals", DEALS + "a2,s2,d2,r2,2018-03-01,x,y\n", ["{path}: not a readable CSV", "line 3"]),
+    "lead twice": ("leads", LEADS + "a1,2018-02-05,p3,email\n", ["{path}: mql_id 'a1' is on lines 2 and 4"]),
+    "not utf-8": ("leads", None, ["{path}: line 4 is not UTF-8"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CSV_CASES))
+def test_a_malformed_olist_csv_is_one_line_naming_the_file_and_row(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from analysis.anchors import DEALS_FILE, LEADS_FILE, main
+
+    which, text, fragments = CSV_CASES[case]
+    (tmp_path / LEADS_FILE).write_text(LEADS, encoding="utf-8")
+    (tmp_path / DEALS_FILE).write_text(DEALS, encoding="utf-8")
+    path = tmp_path / (LEADS_FILE if which == "leads" else DEALS_FILE)
+    if text is None:
+        path.write_bytes(LEADS.encode() + b"a3,2018-02-05,p3,caf\xe9\n")
+    else:
+        path.write_text(text, encoding="utf-8")
+    assert main(["--data", str(tmp_path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment.replace("{path}", str(path)) in lines[0], (fragment, lines[0])
