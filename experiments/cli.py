@@ -137,6 +137,24 @@ def _check_multirun_jobs() -> None:
 
 #: Dict-valued keys that take new entries from the command line; Hydra needs ``++`` for that.
 _OPEN_DICTS = ("experiment.grid=", "experiment.variants=")
+#: Why an empty mapping for one of them is refused: it would add nothing and change nothing.
+_EMPTY_DICT = {
+    "experiment.grid": "{} adds no grid axis (a mapping on the command line adds to the study's grid); "
+    "give at least one axis, e.g. experiment.grid={team.managers:[1,2]}",
+    "experiment.variants": "{} adds no variant (a mapping on the command line adds to the study's variants, "
+    "it does not replace them); give at least one variant, e.g. experiment.variants={mine:['team.managers=3']}",
+}
+
+
+def _open_dict_args(argv: list[str]) -> list[str]:
+    """``argv`` with ``++`` before the dict-valued keys; an empty mapping for one of them is an error."""
+    from salesboost.errors import ConfigError  # noqa: PLC0415
+
+    for arg in argv:
+        key, sep, value = arg.lstrip("+").partition("=")
+        if sep and key in _EMPTY_DICT and value.replace(" ", "") == "{}":
+            raise ConfigError(key, _EMPTY_DICT[key])
+    return [f"++{arg}" if arg.startswith(_OPEN_DICTS) else arg for arg in argv]
 
 
 #: Exit statuses besides 0: a failure, bad input, the sweep busy elsewhere, an interruption.
@@ -151,12 +169,12 @@ def main() -> None:
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
         print(help_text())
         return
-    sys.argv = [f"++{arg}" if arg.startswith(_OPEN_DICTS) else arg for arg in sys.argv]
     # Let errors reach us instead of Hydra's multi-line report; we print one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     status = 0
     message = None
     try:
+        sys.argv = _open_dict_args(sys.argv)
         _run_hydra_app()
     except KeyboardInterrupt as interrupt:
         from experiments.app import RESUME_HINT  # noqa: PLC0415

@@ -142,3 +142,21 @@ def test_a_malformed_olist_csv_is_one_line_naming_the_file_and_row(
     assert lines[0].startswith("error: ")
     for fragment in fragments:
         assert fragment.replace("{path}", str(path)) in lines[0], (fragment, lines[0])
+
+
+# --- 5. an empty mapping for a dict-valued key adds nothing: refused, not ignored ---
+
+EMPTY_DICT_CASES = {
+    "variants": (["experiment.variants={}"], ["experiment.variants", "adds no variant", "at least one variant"]),
+    "variants with ++": (["++experiment.variants={ }"], ["experiment.variants", "at least one variant"]),
+    "grid": (["experiment.grid={}"], ["experiment.grid", "adds no grid axis", "at least one axis"]),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY_DICT_CASES))
+def test_an_empty_mapping_on_the_command_line_is_refused(case: str, store: str, tmp_path: Path):
+    overrides, fragments = EMPTY_DICT_CASES[case]
+    _fails_with_one_line(
+        small_args(f"tracking.uri={store}", *overrides, f"hydra.run.dir={tmp_path / 'out'}"), {}, fragments
+    )
+    assert all_runs(store) == []
