@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import AppConfig, CustomersConfig, ExperimentConfig, RayConfig, TrackingConfig
-from experiments.config_files import Location, key_source
+from experiments.config_files import Location, enclosing_override, key_source
 from experiments.paths import CONF_DIR
 from experiments.variants import Variant, expand
 from salesboost.build import build
@@ -107,10 +107,30 @@ class LocatedConfigError(ConfigError):
         return f"{self.location}: {super().__str__()}"
 
 
-def located(error: ConfigError, overrides: Sequence[str] | None) -> ConfigError:
-    """``error`` with the file, line and column of its key, when a config file (not an override) sets it."""
-    if overrides is None or not error.key or isinstance(error, LocatedConfigError):
+class OverrideConfigError(ConfigError):
+    """A bad entry of a list or mapping given on the command line: the message names the override."""
+
+    def __init__(self, error: ConfigError, override: str) -> None:
+        super().__init__(error.key, error.problem)
+        self.override = override
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} (from the command-line override {self.override.lstrip('+')})"
+
+
+def located(
+    error: ConfigError, overrides: Sequence[str] | None, command_line: Sequence[str] | None = None
+) -> ConfigError:
+    """``error`` with the file, line and column of its key, when a config file (not an override) sets it.
+
+    An entry of a list or mapping that one of ``command_line`` (default: ``overrides``) sets
+    names that override instead.
+    """
+    if overrides is None or not error.key or isinstance(error, (LocatedConfigError, OverrideConfigError)):
         return error
+    override = enclosing_override(error.key, overrides if command_line is None else command_line)
+    if override is not None:
+        return OverrideConfigError(error, override)
     location = key_source(error.key, overrides)
     return LocatedConfigError(error, location) if location else error
 
@@ -154,7 +174,8 @@ def compose_variants(experiment: ExperimentConfig, user_overrides: Sequence[str]
             sections = scenario_sections(cfg)
             scenario = Scenario.from_dict(sections)
         except ConfigError as error:
-            raise VariantError(name, located(error, with_search_path(merged))) from error
+            from_user = merged[: len(merged) - len(overrides)]  # the command line's, not the variant's
+            raise VariantError(name, located(error, with_search_path(merged), from_user)) from error
         except Exception as error:
             raise VariantError(name, error) from error
         variants.append(Variant(name=name, overrides=tuple(overrides), config=sections, scenario=scenario))

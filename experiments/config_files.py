@@ -194,10 +194,8 @@ def key_source(key: str, overrides: Sequence[str]) -> Location | None:
     from experiments.paths import CONF_DIR  # noqa: PLC0415
 
     dirs = [CONF_DIR, *_search_dirs(overrides)]
-    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides if "=" in o]
-    values = [k for k in keys if not any((d / k).is_dir() for d in dirs)]  # not group choices
     # Set on the command line, whole or in part (a.b.c=1 changes what is checked under a.b).
-    if any(key == k or key.startswith(f"{k}.") or k.startswith(f"{key}.") for k in values):
+    if any(key == k or _inside(key, k) or _inside(k, key) for k, _ in _value_overrides(overrides, dirs)):
         return None
 
     def defaults() -> list[Any]:
@@ -223,6 +221,25 @@ def key_source(key: str, overrides: Sequence[str]) -> Location | None:
         if found:
             return location
     return None
+
+
+def enclosing_override(key: str, overrides: Sequence[str]) -> str | None:
+    """The override that sets the list or mapping ``key`` is part of (``a.b=[x]`` for ``a.b[0]``), if any."""
+    from experiments.paths import CONF_DIR  # noqa: PLC0415
+
+    found = [o for k, o in _value_overrides(overrides, [CONF_DIR, *_search_dirs(overrides)]) if _inside(key, k)]
+    return found[-1] if found else None
+
+
+def _inside(key: str, outer: str) -> bool:
+    """Whether ``key`` is an entry of ``outer``: ``outer.x`` or ``outer[0]``."""
+    return key.startswith((f"{outer}.", f"{outer}["))
+
+
+def _value_overrides(overrides: Sequence[str], dirs: Sequence[Path]) -> list[tuple[str, str]]:
+    """``(key, override)`` of the overrides that set a value (not a group choice: ``conf/<key>`` is a folder)."""
+    keyed = [(o.split("=", 1)[0].lstrip("+~"), o) for o in overrides if "=" in o]
+    return [(k, o) for k, o in keyed if not any((d / k).is_dir() for d in dirs)]
 
 
 def _search_dirs(overrides: Sequence[str]) -> list[Path]:

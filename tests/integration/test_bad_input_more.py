@@ -6,7 +6,9 @@ which the experiment already exists, so "no run was created" is checked, not ass
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from experiments.config import TrackingConfig
 from experiments.tracking import open_tracker
 from tests.conftest import small_args
-from tests.integration.test_bad_input import _fails_with_one_line, all_runs
+from tests.integration.test_bad_input import SALESBOOST, _fails_with_one_line, all_runs
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +162,61 @@ def test_an_empty_mapping_on_the_command_line_is_refused(case: str, store: str, 
         small_args(f"tracking.uri={store}", *overrides, f"hydra.run.dir={tmp_path / 'out'}"), {}, fragments
     )
     assert all_runs(store) == []
+
+
+# --- 6. an entry of a list given on the command line: the line names the override, not a default's file ---
+
+ODD_WEEK = (
+    "# @package _global_\nexperiment:\n  name: odd\n  baseline: legacy\n  variants:\n"
+    "    legacy: [pipeline=legacy]\n    odd: [pipeline=legacy, 'calendar.workdays=[mon,funday]']\n"
+)
+#: name -> (overrides, fragments the line must contain, fragments it must not contain)
+LIST_CASES = {
+    "scenario list": (
+        ["calendar.workdays=[funday]"],
+        [
+            "calendar.workdays[0]",
+            "unknown weekday 'funday'",
+            "from the command-line override calendar.workdays=[funday]",
+        ],
+        ["business_week.yaml"],
+    ),
+    "experiment list": (
+        ["experiment.sensitivity.metrics=[revenue,{a:1}]"],
+        ["experiment.sensitivity.metrics[1]", "from the command-line override experiment.sensitivity.metrics="],
+        ["cycle_time_gains.yaml"],
+    ),
+    "list in a variant of a file": (
+        ["experiment=odd_week"],
+        ["calendar.workdays[1]", "unknown weekday 'funday'", "in variant 'odd'"],
+        ["business_week.yaml", "command-line"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LIST_CASES))
+def test_a_bad_list_entry_names_where_the_list_was_given(case: str, store: str, tmp_path: Path):
+    conf = tmp_path / "conf" / "experiment"
+    conf.mkdir(parents=True)
+    (conf / "odd_week.yaml").write_text(ODD_WEEK)
+    overrides, fragments, absent = LIST_CASES[case]
+    searchpath = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    args = small_args(f"tracking.uri={store}", searchpath, *overrides, f"hydra.run.dir={tmp_path / 'out'}")
+    line = _error_line(args)
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    for fragment in absent:
+        assert fragment not in line, (fragment, line)
+    assert all_runs(store) == []
+
+
+def _error_line(args: list[str]) -> str:
+    """The one ``salesboost: error:`` line of ``salesboost args``, which must exit 2 without a traceback."""
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    proc = subprocess.run([SALESBOOST, *args], capture_output=True, text=True, timeout=120, env=env, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("salesboost: error: ")
+    return lines[0]
