@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 from mlflow import MlflowClient
 
 from tests.conftest import SMALL, mlflow_runs
@@ -22,6 +23,9 @@ def test_default_experiment_multirun_records_parent_and_child_runs(tmp_path: Pat
             "-m",
             "market.leads_per_week=200,260",
             *SMALL,
+            # two keys keep the sensitivity's records in the test at a tenth of the time; every
+            # range end runs in tests/integration/test_sensitivity_ends.py
+            "experiment.sensitivity.parameters=[behaviour.speed_to_lead.floor,behaviour.loss_hazard_per_day]",
             f"tracking.uri={tracking_uri}",
             "ray.num_cpus=2",
             f"hydra.sweep.dir={tmp_path / 'multirun'}",
@@ -50,7 +54,10 @@ def test_default_experiment_multirun_records_parent_and_child_runs(tmp_path: Pat
         mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
         assert sorted(c.info.run_name for c in mine) == ["legacy", "optimised"]
         artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
-        assert {"summary.csv", "summary.json", "config.yaml", "plots", "variants", "report.html"} <= artifacts
+        expected = {"summary.csv", "summary.json", "config.yaml", "plots", "variants", "report.html", "sensitivity.csv"}
+        assert expected <= artifacts
+        sensitivity = pd.read_csv(client.download_artifacts(parent.info.run_id, "sensitivity.csv", str(tmp_path)))
+        assert set(sensitivity["parameter"]) == {"behaviour.speed_to_lead.floor", "behaviour.loss_hazard_per_day"}
         plots = {Path(a.path).name for a in client.list_artifacts(parent.info.run_id, "plots")}
         assert {"distribution_quote_approval_hours.png", "distribution_contract_cycle_days.png", "funnel.png"} <= plots
         by_name = {c.info.run_name: c for c in mine}
