@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +104,7 @@ class Scenario:
                 "pilot.incentive",
                 "a pilot scheme needs a scheme in the control regions to compare with: set incentive=",
             )
+        self._check_shock_dates()
         for i, shock in enumerate(self.risk.shocks):
             if shock.kind == "key_reps_leave" and not self.incentive.active:
                 raise ConfigError(
@@ -116,6 +119,19 @@ class Scenario:
                 )
             if playbook.response == "product_mix" and not {"A", "B"} <= set(self.products):
                 raise ConfigError(f"risk.playbooks[{i}].response", "product_mix needs products A and B")
+
+    def _check_shock_dates(self) -> None:
+        """Every shock starts inside the horizon: on a day in ``[calendar.start_date, + horizon.days)``."""
+        first = self.calendar.start()
+        last = first + dt.timedelta(days=math.ceil(self.horizon.days) - 1)
+        for i, shock in enumerate(self.risk.shocks):
+            day = (checks.iso_date(f"risk.shocks[{i}].start", shock.start) - first).days
+            if not 0 <= day < self.horizon.days:
+                raise ConfigError(
+                    f"risk.shocks[{i}].start",
+                    f"{shock.start} is outside the horizon; allowed: {first} to {last} "
+                    f"(calendar.start_date and horizon.days={self.horizon.days:g})",
+                )
 
     def _check_pilot_pipeline(self) -> None:
         """The pilot's pipeline must be able to share the world's managers with the scenario's.

@@ -220,3 +220,36 @@ def _error_line(args: list[str]) -> str:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("salesboost: error: ")
     return lines[0]
+
+
+# --- 7. a market shock outside the horizon ---
+
+SHOCK_CASES = {
+    "after the horizon": ("2024-07-01", ["risk.shocks[0].start", "2024-07-01 is outside the horizon"]),
+    "on the horizon's end": ("2024-03-04", ["risk.shocks[0].start", "allowed: 2024-01-01 to 2024-03-03"]),
+}
+
+
+@pytest.mark.parametrize("case", list(SHOCK_CASES))
+def test_a_shock_outside_the_horizon_is_refused(case: str, store: str, tmp_path: Path):
+    start, fragments = SHOCK_CASES[case]
+    shock = f"risk.shocks=[{{kind: demand_fall, start: '{start}', size: 0.2}}]"  # SMALL: 63 days from 2024-01-01
+    args = small_args(f"tracking.uri={store}", shock, f"hydra.run.dir={tmp_path / 'out'}")
+    _fails_with_one_line(args, {}, [*fragments, "horizon.days=63", "in variant 'legacy'"])
+    assert all_runs(store) == []
+
+
+def test_a_shock_on_the_horizons_first_and_last_day_is_accepted():
+    from salesboost.errors import ConfigError
+    from salesboost.scenario import Scenario
+    from tests.support import sections
+
+    def world(start: str) -> Scenario:
+        return Scenario.from_dict(
+            sections("horizon.days=63", f"risk.shocks=[{{kind: demand_fall, start: '{start}', size: 0.2}}]")
+        )
+
+    assert world("2024-01-01").risk.shocks
+    assert world("2024-03-03").risk.shocks
+    with pytest.raises(ConfigError, match=r"risk\.shocks\[0\]\.start: 2023-12-31 is outside the horizon"):
+        world("2023-12-31")
