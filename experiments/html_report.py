@@ -26,6 +26,7 @@ from experiments.caveats import (
     swings,
 )
 from experiments.html_parts import IMAGE_TYPES, Cell, breakable, code, esc, figure, page, table, with_sub
+from experiments.outputs import plotted_variants
 from experiments.report import UNSTABLE_IN_FLIGHT_SHARE, fmt, pct, stability_warnings
 from experiments.variants import override_value
 from salesboost.metrics import METRIC_BY_NAME
@@ -360,11 +361,26 @@ class _Report:
                 groups.setdefault(heading, []).append(name)
         if not groups:
             return ""
-        parts = ["<section><h2>Plots</h2>"]
+        parts = ["<section><h2>Plots</h2>", self._plotted_note()]
         for heading in sorted(groups, key=_PLOT_ORDER.index):
             figures = "".join(self._figure(n) for n in groups[heading])
             parts.append(f"<h3>{esc(heading)}</h3><div class='plots'>{figures}</div>")
         return "".join(parts) + "</section>"
+
+    def _plotted_note(self) -> str:
+        """Which variants the per-variant plots leave out, if any (too many to tell apart)."""
+        if self.s is None:
+            return ""
+        drawn = set(plotted_variants(self.plan, self.s.reset_index(), self.selection))
+        left_out = [v.name for v in self.ok if v.name not in drawn]
+        if not left_out:
+            return ""
+        objective = self.experiment.report.objective
+        return (
+            f"<p>The distribution, funnel and change plots draw {len(drawn)} of {len(self.ok)} variants (the"
+            f" baseline, the chosen one and the next by {code(objective)}); left out: {esc(', '.join(left_out))}."
+            " The tables above have every variant.</p>"
+        )
 
     def caveats(self) -> str:
         """Calibrated figures versus predictions, steady-state warnings, the sensitivity, the sample."""

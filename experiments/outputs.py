@@ -23,13 +23,14 @@ if TYPE_CHECKING:
     from experiments.app import Plan
     from experiments.scheduler import SweepOutcome
 
-#: Variants drawn individually in the distribution, funnel and uplift plots.
-MAX_PLOTTED_VARIANTS = 6
+#: Variants drawn individually in the distribution, funnel and uplift plots: one colour each
+#: (``analysis.plots._COLOURS``), so a study of named variants is drawn whole.
+MAX_PLOTTED_VARIANTS = 8
 #: The panel of all variants goes to the output directory (and so the parent run) up to this many rows.
 MAX_PANEL_ROWS = 1_000_000
 
 
-def _plotted(plan: Plan, summary: pd.DataFrame, selection: Selection) -> list[str]:
+def plotted_variants(plan: Plan, summary: pd.DataFrame, selection: Selection) -> list[str]:
     """The variants drawn one by one: all of them if few, else the baseline, the best and the top few."""
     names = [v.name for v in plan.variants if v.name in set(summary["variant"])]
     if len(names) <= MAX_PLOTTED_VARIANTS:
@@ -81,7 +82,7 @@ def write_outputs(
     written["replications.parquet"] = _atomic_write(
         output_dir / "replications.parquet", lambda path: table.to_parquet(path, index=False)
     )
-    plotted = _plotted(plan, summary, selection)
+    plotted = plotted_variants(plan, summary, selection)
     subset = {n: outcome.runs[n].ordered() for n in plotted}
     plots = write_report_plots(
         subset,

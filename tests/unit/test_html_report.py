@@ -506,3 +506,21 @@ def test_a_swing_spans_the_configured_mean_too_as_the_tornado_sorts():
     found = {s.parameter: s.width for s in swings(pd.DataFrame(rows), "m")}
     # both ends 0.1 above the configured mean: a swing of 0.1, not |high - low| = 0
     assert found == pytest.approx({"both_above": 0.1, "apart": 0.1})
+
+
+def test_the_plots_section_names_the_variants_its_plots_leave_out(
+    grid_run: Outcome, default_run: Outcome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from experiments import outputs
+
+    assert "left out:" not in _page(default_run)[0]  # every variant drawn: no note
+    monkeypatch.setattr(outputs, "MAX_PLOTTED_VARIANTS", 3)
+    drawn = outputs.plotted_variants(grid_run.plan, grid_run.summary, grid_run.selection)
+    left_out = [v.name for v in grid_run.plan.variants if v.name not in drawn]
+    assert len(drawn) == 3
+    assert left_out
+    text = _rewrite(grid_run, tmp_path)
+    note = re.search(r"draw 3 of (\d+) variants.*?left out: (.*?)\. The tables above", text)
+    assert note is not None
+    assert int(note.group(1)) == len(grid_run.plan.variants)
+    assert note.group(2).split(", ") == left_out
