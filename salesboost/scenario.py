@@ -123,10 +123,13 @@ class Scenario:
     def _check_shock_dates(self) -> None:
         """Every shock starts inside the horizon: on a day in ``[calendar.start_date, + horizon.days)``."""
         first = self.calendar.start()
-        last = first + dt.timedelta(days=math.ceil(self.horizon.days) - 1)
         for i, shock in enumerate(self.risk.shocks):
             day = (checks.iso_date(f"risk.shocks[{i}].start", shock.start) - first).days
             if not 0 <= day < self.horizon.days:
+                try:
+                    last = str(first + dt.timedelta(days=math.ceil(self.horizon.days) - 1))
+                except OverflowError:  # a horizon beyond the calendar's year 9999
+                    last = "the horizon's last day"
                 raise ConfigError(
                     f"risk.shocks[{i}].start",
                     f"{shock.start} is outside the horizon; allowed: {first} to {last} "
